@@ -1,0 +1,1 @@
+"""Knowledge indexing: load → chunk → embed → write an index folder (`python -m index --help`)."""

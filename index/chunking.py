@@ -1,0 +1,96 @@
+"""Split a Markdown/text document into passages by heading and paragraph, keeping the heading path as title."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=[.])\s+")
+TITLE_SEP = " › "
+
+
+@dataclass
+class Chunk:
+    title: str
+    text: str
+    line: int  # 1-based line where the chunk starts
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split on Chinese and English sentence ends, keeping the punctuation.
+
+    >>> split_sentences("您好。请问几天到？Thanks. Bye!")
+    ['您好。', '请问几天到？', 'Thanks.', 'Bye!']
+    """
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def _pack(pieces: list[str], max_chars: int, joiner: str) -> list[str]:
+    """Greedily join pieces into groups of at most max_chars (a longer single piece stays whole)."""
+    out: list[str] = []
+    cur = ""
+    for p in pieces:
+        if cur and len(cur) + len(joiner) + len(p) > max_chars:
+            out.append(cur)
+            cur = p
+        else:
+            cur = f"{cur}{joiner}{p}" if cur else p
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _split_long(paragraph: str, max_chars: int) -> list[str]:
+    if len(paragraph) <= max_chars:
+        return [paragraph]
+    joiner = "" if re.search(r"[\u4e00-\u9fff]", paragraph) else " "
+    return _pack(split_sentences(paragraph), max_chars, joiner)
+
+
+def chunk_document(text: str, max_chars: int = 400, doc_title: str = "", first_line: int = 1) -> list[Chunk]:
+    """Chunks of a Markdown document: one section (heading path) at a time, paragraphs packed to max_chars.
+
+    >>> [(c.title, c.text) for c in chunk_document("# Kettle\\n## Care\\nDescale monthly.\\n\\nDry it.", 400)]
+    [('Kettle › Care', 'Descale monthly.\\n\\nDry it.')]
+    """
+    path: list[str] = [doc_title] if doc_title else []
+    base_depth = 1 if doc_title else 0
+    chunks: list[Chunk] = []
+    para: list[str] = []
+    paras: list[tuple[str, int]] = []
+    para_line = first_line
+
+    def end_paragraph() -> None:
+        if para:
+            paras.append(("\n".join(para).strip(), para_line))
+            para.clear()
+
+    def end_section() -> None:
+        end_paragraph()
+        title = TITLE_SEP.join(p for p in path if p)
+        pieces: list[str] = []
+        for p, _ in paras:
+            pieces.extend(_split_long(p, max_chars))
+        line = paras[0][1] if paras else first_line
+        for group in _pack(pieces, max_chars, "\n\n"):
+            chunks.append(Chunk(title=title, text=group, line=line))
+        paras.clear()
+
+    for offset, raw in enumerate(text.splitlines()):
+        lineno = first_line + offset
+        m = _HEADING.match(raw)
+        if m:
+            end_section()
+            depth = len(m.group(1)) + base_depth
+            del path[depth - 1:]
+            path.extend([""] * (depth - 1 - len(path)))
+            path.append(m.group(2).strip())
+            continue
+        if not raw.strip():
+            end_paragraph()
+            continue
+        if not para:
+            para_line = lineno
+        para.append(raw.rstrip())
+    end_section()
+    return [c for c in chunks if c.text.strip()]

@@ -1,0 +1,179 @@
+"""Drafting: the saved-reply fast path, the model's streamed draft with citations, the holding reply.
+
+Typical use by the pipeline:
+
+    fast = saved_reply(message, hits, lang, shop, settings.saved_reply_threshold)   # instant, no model
+    stream = stream_model_draft(message, hits, lang, shop, settings, generator)
+    for piece in stream:            # show pieces as they come
+        ...
+    draft = stream.finish()         # == finish_model_draft(stream.text, stream.prompt_hits)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+from suggest.backends import Generator, GeneratorError
+from suggest.language import detect_language
+from suggest.prompting import Prompt, build_prompt, parse_citations, prompt_lang, render, strip_invalid_citations
+from suggest.settings import Settings, ShopProfile
+from suggest.types import Check, Draft, Hit
+
+SAVED_REPLY_KINDS = ("faq", "past_reply")
+EMERGENCY_KIND = "emergency"
+DENSE_WEIGHT = 0.5  # saved-reply score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * question token overlap
+# Chat-template end markers, in case a server streams them as text.
+STOP_STRINGS = ["<|im_end|>", "<|endoftext|>"]
+# Openings that already greet: no greeting is added in front of them.
+GREETING_OPENINGS = ("您好", "你好", "亲", "hi", "hello", "dear", "good morning", "good afternoon", "good evening")
+
+
+def _tokenize(text: str) -> list[str]:
+    from index.keyword import tokenize  # lazy: jieba loads on first use
+
+    return tokenize(text)
+
+
+def token_overlap(message: str, question: str, tokenize: Callable[[str], list[str]] | None = None) -> float:
+    """Dice overlap of the keyword tokens of two texts (0..1)."""
+    tok = tokenize or _tokenize
+    a, b = set(tok(message)), set(tok(question))
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def saved_reply_score(message: str, hit: Hit, tokenize: Callable[[str], list[str]] | None = None) -> float:
+    """How well a stored FAQ/past reply answers `message` (0..1): dense cosine blended with the token overlap of
+    the message and the stored question. 0 for other kinds of passages."""
+    p = hit.passage
+    if p.kind not in SAVED_REPLY_KINDS:
+        return 0.0
+    overlap = token_overlap(message, p.question, tokenize) if p.question else 0.0
+    dense = min(1.0, max(0.0, float(hit.dense_score)))
+    return DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * overlap
+
+
+def greeting(lang: str, shop: ShopProfile) -> str:
+    """The shop's first-contact greeting in `lang`."""
+    lang = prompt_lang(lang)
+    return render(f"greeting.{lang}", greeting=shop.get("greeting", lang), shop_name=shop.get("name", lang)).strip()
+
+
+def _with_greeting(text: str, lang: str, shop: ShopProfile) -> str:
+    if text.strip().lower().startswith(GREETING_OPENINGS):
+        return text
+    hello = greeting(lang, shop)
+    if not hello:
+        return text
+    return hello + ("" if lang == "zh" else " ") + text
+
+
+def saved_reply(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile, threshold: float, *,
+                greet: bool = False, tokenize: Callable[[str], list[str]] | None = None) -> Draft | None:
+    """The stored answer of the best FAQ / past reply scoring at least `threshold`, in the message's language,
+    offered as-is (with the shop greeting in front when `greet`). A pinned emergency entry in that language
+    overrides the usual answers, so none is offered while one is among the hits (it wins when pinned)."""
+    same_lang = [h for h in hits if h.passage.text.strip() and detect_language(h.passage.text) == lang]
+    emergencies = [h for h in same_lang if h.passage.kind == EMERGENCY_KIND]
+    if emergencies:
+        pinned = [h for h in emergencies if h.pinned]
+        if not pinned:
+            return None
+        best, best_score = pinned[0], 1.0
+    else:
+        scored = [(saved_reply_score(message, h, tokenize), h) for h in same_lang]
+        scored = [(s, h) for s, h in scored if s >= threshold]
+        if not scored:
+            return None
+        best_score, best = max(scored, key=lambda sh: sh[0])
+    text = best.passage.text.strip()
+    if greet:
+        text = _with_greeting(text, lang, shop)
+    return Draft(text=text, citations=[best.id], origin="saved_reply", source_id=best.id,
+                 checks=[Check("saved_reply", "info", f"saved reply (match {best_score:.2f})")])
+
+
+def finish_model_draft(text: str, prompt_hits: Sequence[Hit]) -> Draft:
+    """The final Draft from the generated text: whitespace stripped, [n] markers mapped to the ids of the hits
+    that were numbered in the prompt; markers outside 1..n are removed and reported as a citation error."""
+    text = text.strip()
+    if not text:
+        raise GeneratorError("the model returned an empty reply")
+    citations, invalid = parse_citations(text, prompt_hits)
+    checks: list[Check] = []
+    if invalid:
+        text = strip_invalid_citations(text, len(prompt_hits)).strip()
+        checks.append(Check("citation", "error",
+                            f"removed citation(s) {' '.join(invalid)}: only passages [1]..[{len(prompt_hits)}] "
+                            f"were given to the model", span=" ".join(invalid)))
+        if not text:
+            raise GeneratorError("the model returned an empty reply")
+    return Draft(text=text, citations=citations, checks=checks, origin="model")
+
+
+@dataclass
+class ModelDraftStream:
+    """An iterator of streamed text pieces that remembers the prompt and the text so far."""
+
+    prompt: Prompt
+    pieces: Iterator[str]
+    text: str = ""
+    chunks: list[str] = field(default_factory=list)
+
+    @property
+    def prompt_hits(self) -> list[Hit]:
+        return self.prompt.hits
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return self.prompt.messages
+
+    def __iter__(self) -> "ModelDraftStream":
+        return self
+
+    def __next__(self) -> str:
+        piece = next(self.pieces)
+        self.chunks.append(piece)
+        self.text += piece
+        return piece
+
+    def finish(self) -> Draft:
+        """Consume what is left and build the Draft (see `finish_model_draft`)."""
+        for _ in self:
+            pass
+        return finish_model_draft(self.text, self.prompt_hits)
+
+
+def stream_model_draft(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile, settings: Settings,
+                       generator: Generator, *, history: Sequence[dict[str, str]] | None = None,
+                       upset: bool = False, problems: Sequence[str] | None = None) -> ModelDraftStream:
+    """Start the model's draft: builds the (trimmed) prompt from the best `settings.draft_passages` hits and
+    returns the stream; nothing is generated until it is iterated."""
+    prompt = build_prompt(message, hits, lang, shop, history=history, upset=upset, problems=problems,
+                          max_passages=settings.draft_passages, n_ctx=settings.n_ctx,
+                          max_new_tokens=settings.max_new_tokens)
+    pieces = generator.stream(prompt.messages, max_new_tokens=settings.max_new_tokens,
+                              temperature=settings.temperature, stop=list(STOP_STRINGS))
+    return ModelDraftStream(prompt, iter(pieces))
+
+
+def holding_reply(lang: str, shop: ShopProfile, reasons: Sequence[str] = ()) -> Draft:
+    """The reply sent while a human takes over an escalated case: acknowledges, says a colleague will follow
+    up, promises nothing. No model call; the reasons are shown to the agent as an info check."""
+    lang = prompt_lang(lang)
+    sep = "" if lang == "zh" else " "
+    sign_off = shop.get("sign_off", lang) or ""
+    text = render(f"holding.{lang}", greeting=greeting(lang, shop),
+                  sign_off=(sep + sign_off) if sign_off else "").strip()
+    checks = [Check("escalation", "info", "escalated: " + "; ".join(reasons))] if reasons else []
+    return Draft(text=text, citations=[], checks=checks, origin="holding")
+
+
+def warm_up(generator: Generator, shop: ShopProfile, langs: Sequence[str] = ("zh", "en")) -> None:
+    """Evaluate the fixed prompt prefix of each language once (one generated token), so the first real request
+    only processes its own passages and message (llama.cpp keeps the prefix state in its RAM cache)."""
+    for lang in langs:
+        prompt = build_prompt("?", [], lang, shop)
+        for _ in generator.stream(prompt.messages, max_new_tokens=1, temperature=0.0):
+            pass

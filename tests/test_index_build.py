@@ -1,0 +1,164 @@
+import json
+import os
+import threading
+
+import pytest
+
+import index.build as build_mod
+from index.build import build_index
+from index.embed import HashEmbedder
+from index.store import load_index
+from suggest.errors import UserError
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self):
+        super().__init__(256)
+        self.texts: list[str] = []
+
+    def encode(self, texts):
+        self.texts.extend(texts)
+        return super().encode(texts)
+
+
+def sources(index_dir):
+    return sorted({p.source for p in load_index(index_dir).passages})
+
+
+def test_first_build_writes_inspectable_folder(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    summary = build_index(kb, out, settings)
+    assert sorted(os.listdir(out)) == ["dense.faiss", "keyword", "manifest.json", "passages.jsonl"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["embedding_model"] == "hash:256"
+    assert manifest["dimension"] == 256 and set(manifest["files"]) == set(sources(out))
+    lines = (out / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == summary.passages == summary.added and summary.reused == 0
+    assert summary.to_dict().keys() >= {"files", "passages", "added", "removed", "reused", "seconds"}
+
+
+def test_incremental_update_reuses_unchanged_reembeds_changed_drops_deleted(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    before = {p.id: p for p in load_index(out).passages}
+    (kb / "products/kettle.en.md").write_text("# Electric kettle\n## Specs\nCapacity 1.5L now.\n", encoding="utf-8")
+    (kb / "policies/returns.en.md").unlink()
+    emb = CountingEmbedder()
+    summary = build_index(kb, out, settings, embedder=emb)
+    assert emb.texts == ["Electric kettle › Specs\nCapacity 1.5L now."]  # only the changed file is embedded
+    assert (summary.added, summary.full_rebuild) == (1, False)
+    after = load_index(out)
+    assert "policies/returns.en.md" not in sources(out)
+    assert summary.removed == 3  # both old kettle chunks and the single returns chunk are gone
+    unchanged = [p for p in after.passages if p.source == "faq/faq.csv"]
+    assert unchanged and all(p.id in before for p in unchanged)
+    # reused vectors are the same rows as a full rebuild would compute
+    full = build_index(kb, tmp_path / "full", settings)
+    assert full.passages == summary.passages
+    import numpy as np
+    assert np.allclose(load_index(tmp_path / "full").vectors(), after.vectors(), atol=1e-6)
+
+
+def test_nothing_changed_embeds_nothing(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    first = build_index(kb, out, settings)
+    emb = CountingEmbedder()
+    again = build_index(kb, out, settings, embedder=emb)
+    assert emb.texts == [] and again.reused == first.passages and again.added == 0 and again.removed == 0
+
+
+def test_failed_build_leaves_previous_index_loadable(kb, tmp_path, settings, monkeypatch):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    before = [p.id for p in load_index(out).passages]
+    (kb / "policies/new.en.md").write_text("# New\nNew policy text.", encoding="utf-8")
+
+    def crash(folder, *args, **kwargs):
+        (folder / "passages.jsonl").write_text("half-written", encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build_mod, "write_index", crash)
+    with pytest.raises(OSError):
+        build_index(kb, out, settings)
+    assert [p.id for p in load_index(out).passages] == before
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".idx.building")]  # staging cleaned up
+
+
+def test_broken_file_keeps_its_previous_version_and_others_update(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    old_faq = [p.id for p in load_index(out).passages if p.source == "faq/faq.csv"]
+    (kb / "faq/faq.csv").write_bytes(b"question,answer\n\xff\xfe,broken\n")
+    (kb / "policies/new.en.md").write_text("# New\nNew policy text.", encoding="utf-8")
+    summary = build_index(kb, out, settings)
+    assert [str(e) for e in summary.errors] == ["error: faq/faq.csv: cannot decode as UTF-8 (near line 2); "
+                                                "save the file as UTF-8"]
+    kept = [p.id for p in load_index(out).passages if p.source == "faq/faq.csv"]
+    assert kept == old_faq and "policies/new.en.md" in sources(out)
+
+
+def test_readers_during_swap_see_a_complete_index(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                assert len(load_index(out).passages) > 0
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for i in range(5):
+        (kb / "policies/new.en.md").write_text(f"# New\nVersion {i}.", encoding="utf-8")
+        build_index(kb, out, settings)
+    stop.set()
+    t.join()
+    assert errors == []
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda kb: kb / "missing", "does not exist"),
+    (lambda kb: (kb / "empty").mkdir() or kb / "empty", "has no .md, .txt, .csv or .jsonl files"),
+])
+def test_bad_knowledge_folder(kb, tmp_path, settings, setup, message):
+    with pytest.raises(UserError, match=message):
+        build_index(setup(kb), tmp_path / "idx", settings)
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_an_index(kb, tmp_path, settings):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "precious.txt").write_text("keep me")
+    with pytest.raises(UserError, match="exists and is not an index"):
+        build_index(kb, tmp_path / "docs", settings)
+    assert (tmp_path / "docs" / "precious.txt").read_text() == "keep me"
+
+
+def test_other_model_or_version_is_a_clear_error(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    with pytest.raises(UserError, match="built with embedding model 'hash:256' but the settings use 'other'"):
+        load_index(out, expect_model="other")
+    m = json.loads((out / "manifest.json").read_text())
+    m["format_version"] = 99
+    (out / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(UserError, match="format version 99"):
+        load_index(out)
+
+
+def test_model_change_triggers_full_rebuild(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    summary = build_index(kb, out, settings, embedder=HashEmbedder(128))
+    assert summary.full_rebuild and summary.reused == 0
+    assert load_index(out).manifest["embedding_model"] == "hash:128"
+
+
+def test_shop_config_travels_with_index(kb, tmp_path, settings):
+    (kb / "shop.yaml").write_text("shop:\n  name: Test Shop\n", encoding="utf-8")
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+    assert (out / "shop.yaml").read_text(encoding="utf-8") == "shop:\n  name: Test Shop\n"
