@@ -176,7 +176,7 @@ def _where(check: Mapping[str, Any], sentences: Sequence[str]) -> int:
 def _check_html(check: Mapping[str, Any], lang: str) -> str:
     sev = check.get("severity", "info")
     sev = sev if sev in ("error", "warning", "info") else "info"
-    icon = {"error": "⛔", "warning": "⚠️", "info": "ℹ️"}[sev]
+    icon = {"error": "✕", "warning": "⚠", "info": "ℹ"}[sev]
     return (f'<div class="chk chk-{sev}"><span class="chk-tag">{icon} {esc(t(lang, "check_" + sev))}</span> '
             f'{esc(check.get("message", ""))}</div>')
 
@@ -229,8 +229,8 @@ def draft_html(draft: Mapping[str, Any], n_hits: int, lang: str, hit_numbers: Ma
     live = f'<span class="live">{esc(t(lang, "streaming"))}</span>' if streaming else ""
     n_err = sum(1 for c in checks if c.get("severity") == "error")
     n_warn = sum(1 for c in checks if c.get("severity") == "warning")
-    counts = (f'<span class="count err">⛔ {n_err}</span>' if n_err else "") + \
-             (f'<span class="count warn">⚠️ {n_warn}</span>' if n_warn else "")
+    counts = (f'<span class="count err">✕ {n_err}</span>' if n_err else "") + \
+             (f'<span class="count warn">⚠ {n_warn}</span>' if n_warn else "")
     return (f'<div class="draft-card origin-{esc(origin)}"><div class="draft-head">{badge}{live}{counts}</div>'
             f'<div class="draft-text">{"".join(body)}{"<span class=caret>▍</span>" if streaming else ""}</div>'
             f'{foot}{notes}</div>')
@@ -245,7 +245,7 @@ def drafts_html(drafts: Sequence[Mapping[str, Any]], hits: Sequence[Mapping[str,
         cards.append(draft_html({"origin": "model", "text": stream_text}, len(hits), lang, numbers,
                                 streaming=True, retry=retry))
     if errors:
-        cards.append(f'<div class="error-box"><b>⛔ {esc(t(lang, "errors"))}</b><div>{esc("; ".join(errors))}'
+        cards.append(f'<div class="error-box"><b>✕ {esc(t(lang, "errors"))}</b><div>{esc("; ".join(errors))}'
                      f'</div><div class="hint">{esc(t(lang, "errors_hint"))}</div></div>')
     if message_checks:
         cards.insert(0, f'<div class="msg-checks"><b>{esc(t(lang, "message_checks"))}</b>'
@@ -303,7 +303,7 @@ def sources_html(hits: Sequence[Mapping[str, Any]], lang: str, message: str = ""
         text = str(h.get("text") or "")
         badges = f'<span class="badge kind-{esc(kind)}">{esc(t(lang, "kind_" + kind))}</span>'
         if h.get("pinned"):
-            badges += f'<span class="badge pinned">📌 {esc(t(lang, "pinned"))}</span>'
+            badges += f'<span class="badge pinned">★ {esc(t(lang, "pinned"))}</span>'
         if h.get("id") in cited:
             badges += f'<span class="badge cited">✓ {esc(t(lang, "cited"))}</span>'
         if len(text) > PREVIEW_CHARS:
@@ -315,8 +315,8 @@ def sources_html(hits: Sequence[Mapping[str, Any]], lang: str, message: str = ""
             f'<div class="src-card{" is-cited" if h.get("id") in cited else ""}" id="src-{i}">'
             f'<div class="src-head"><span class="src-n">[{i}]</span><span class="src-title">{esc(h.get("title"))}'
             f'</span>{badges}</div>'
-            f'<div class="src-meta"><span title="{esc(h.get("id"))}">📄 {esc(h.get("source"))}</span>'
-            f'<span>🗓 {_validity(h, lang)}</span><span>{esc(t(lang, "score"))} {float(h.get("score") or 0):.3f}'
+            f'<div class="src-meta"><span title="{esc(h.get("id"))}">{esc(h.get("source"))}</span>'
+            f'<span>{_validity(h, lang)}</span><span>{esc(t(lang, "score"))} {float(h.get("score") or 0):.3f}'
             f'</span></div><div class="src-text">{shown.replace(chr(10), "<br>")}</div></div>')
     return '<div class="sources">' + "".join(cards) + "</div>"
 
@@ -325,7 +325,7 @@ def escalation_html(escalate: bool, reasons: Sequence[str], lang: str) -> str:
     if not escalate:
         return ""
     items = "".join(f"<li>{esc(r)}</li>" for r in reasons)
-    return f'<div class="escalation">🚨 <b>{esc(t(lang, "escalate"))}</b><ul>{items}</ul></div>'
+    return f'<div class="escalation">⚠ <b>{esc(t(lang, "escalate"))}</b><ul>{items}</ul></div>'
 
 
 def status_html(lang: str, timings: Mapping[str, float] | None = None, note: str = "", level: str = "") -> str:
@@ -333,7 +333,7 @@ def status_html(lang: str, timings: Mapping[str, float] | None = None, note: str
     if timings:
         keys = ("retrieve", "saved_reply", "first_token", "first_draft", "total")
         shown = [f"{k.replace('_', ' ')} {timings[k]:.0f} ms" for k in keys if k in timings]
-        parts.append(f'<span class="tm">⏱ {esc(" · ".join(shown))}</span>')
+        parts.append(f'<span class="tm">{esc(" · ".join(shown))}</span>')
         parts.insert(0, f'<span class="lang">{esc(t(lang, "lang"))}: {"中文" if lang == "zh" else "English"}</span>')
     if note:
         parts.append(f'<span class="note {esc(level)}">{esc(note)}</span>')

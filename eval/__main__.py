@@ -158,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _compare_rows(fusions: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    header = ["fusion", "lang", "cases", "recall@1", "recall@5", "MRR@10", "p50 ms", "p95 ms"]
+    header = ["fusion", "lang", "gold cases", "recall@1", "recall@5", "MRR@10", "p50 ms", "p95 ms"]
     rows = []
     langs = sorted({lang for s in fusions.values() for lang in s.get("by_language", {})})
     for scope in ["all"] + langs:
@@ -437,7 +437,8 @@ def speed_eval(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings(knowledge, dense_index=args.dense_index)
     embedder = get_embedder(settings.embed_model, threads[0], settings.embed_batch_size)
     out: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "faiss": faiss.__version__},
+        "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "faiss": faiss.__version__,
+                    "load_average_1m_at_start": round(os.getloadavg()[0], 2)},
         "embedding_model": embedder.model_id, "fusion": settings.fusion, "top_k": settings.top_k,
         "notes": []}
     embedder.encode(["warm-up", "预热"])
@@ -484,9 +485,10 @@ def speed_eval(args: argparse.Namespace) -> dict[str, Any]:
                 "jieba's dictionary), written with the real index writer; timed with the real Retriever.search and "
                 f"the real query embedder ({embedder.model_id}); hits are meaningless, only the time counts")
     _set_threads(settings.torch_threads)
+    out["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     out["notes"].append("thread counts set at runtime with torch.set_num_threads and faiss.omp_set_num_threads; "
-                        f"the default (settings torch_threads={settings.torch_threads}, "
-                        f"faiss_threads={settings.faiss_threads})")
+                        f"the shipped defaults are torch_threads={settings.torch_threads}, "
+                        f"faiss_threads={settings.faiss_threads}")
     return out
 
 
@@ -498,8 +500,10 @@ def cmd_speed(args: argparse.Namespace) -> int:
         print_json(result)
         return EXIT_OK
     threads = _threads(args.threads)
-    print(f"machine: {result['machine']}; embedding {result['embedding_model']}; fusion {result['fusion']}, "
-          f"top {result['top_k']}")
+    m = result["machine"]
+    print(f"machine: {m['cpus']} CPUs, torch {m['torch']}, faiss {m['faiss']}, load average (1 min) "
+          f"{m['load_average_1m_at_start']} at start, {m['load_average_1m_at_end']} at end; embedding "
+          f"{result['embedding_model']}; fusion {result['fusion']}, top {result['top_k']}")
     rows = []
     for label, key in (("demo index", "demo_retrieval"), ("synthetic index", "synthetic_retrieval")):
         if key not in result:
@@ -558,23 +562,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_pii(args: argparse.Namespace) -> int:
+    """Delegates to eval.pii_synth (its own table and JSON)."""
+    if args.n < 1:
+        raise UserError("--n must be at least 1")
     try:
         from eval import pii_synth
     except ImportError as e:
         if getattr(e, "name", None) not in ("eval.pii_synth",):
             raise
         raise UserError("the personal-data benchmark (eval/pii_synth.py) is not installed in this checkout") from None
-    cases = pii_synth.generate(n=args.n, seed=args.seed)
-    result = pii_synth.masking_rate(cases)
-    if args.json or not isinstance(result, dict):
-        print_json(result)
-    else:
-        print(f"synthetic personal-data set: {args.n} messages, seed {args.seed}")
-        print(table(["metric", "value"], [[k, v] for k, v in result.items() if not isinstance(v, (dict, list))]))
-        for k, v in result.items():
-            if isinstance(v, dict):
-                print(f"{k}: " + ", ".join(f"{kk} {_fmt(vv)}" for kk, vv in v.items()))
-    return EXIT_OK
+    return pii_synth.main(["--n", str(args.n), "--seed", str(args.seed)] + (["--json"] if args.json else []))
 
 
 # ---------------------------------------------------------------------------------------------------- parser

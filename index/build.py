@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from index.embed import Embedder, get_embedder
+from index.embed import Embedder, embedder_for
 from index.keyword import KeywordIndex, passage_tokens
 from index.loaders import FileProblem, LoadedFile, list_files, load_file
 from index.store import FORMAT_VERSION, StoredIndex, load_index, read_manifest, staging_dir, swap_in, write_index
@@ -70,6 +70,8 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings) -> tuple[
         return None, f"embedding model changed from {m.get('embedding_model')} to {embedder.model_id}"
     if m.get("chunk_max_chars") != settings.chunk_max_chars:
         return None, "chunk size changed"
+    if m.get("embed_max_tokens") != settings.embed_max_tokens:
+        return None, "embedding input length changed"
     return old, ""
 
 
@@ -135,7 +137,7 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     files, problems = list_files(root)
     if not files:
         raise UserError(f"knowledge folder {root} has no .md, .txt, .csv or .jsonl files; add some and build again")
-    embedder = embedder or get_embedder(settings.embed_model, settings.torch_threads, settings.embed_batch_size)
+    embedder = embedder or embedder_for(settings)
     old, why_full = _previous(index_dir, embedder, settings)
     summary = BuildSummary(files=len(files), problems=problems, full_rebuild=old is None)
 
@@ -200,6 +202,7 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
         "dimension": embedder.dim,
         "dense_index": settings.dense_index,
         "chunk_max_chars": settings.chunk_max_chars,
+        "embed_max_tokens": settings.embed_max_tokens,
         "tokenizer": "jieba-search+en-light-stem",
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "knowledge_dir": str(root.resolve()),

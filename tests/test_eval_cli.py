@@ -257,3 +257,9 @@ def test_run_no_draft_with_real_embedder_on_demo_shop(tmp_path):
     s = json.loads(proc.stdout)
     assert s["cases"] >= 60 and set(s["by_language"]) >= {"zh", "en"}
     assert s["recall_at_5"] is not None and s["recall_at_5"] > 0.5
+
+
+def test_pii_delegates_to_the_synthetic_set():
+    pytest.importorskip("eval.pii_synth")
+    out = json.loads(run_cli("pii", "--n", "20", "--json").stdout)
+    assert out["samples"] == 20 and 0.0 <= out["rate"] <= 1.0
