@@ -96,7 +96,7 @@ def _agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
             text, turns = service.validate(message, history)
             copilot = service.copilot
         except UserError as e:
-            yield ("", status_html(lang, note=str(e), level="error"), gr.update(), gr.update(), gr.update(),
+            yield (status_html(lang, note=str(e), level="error"), gr.update(), gr.update(), gr.update(),
                    gr.update(), _state)
             return
         state: dict[str, Any] = {"message": text, "history": turns, "suggestion": None, "origin": "",
@@ -119,12 +119,12 @@ def _agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
             picked = next((i for i, x in enumerate(drafts) if x["origin"] == origin), None)
             picker = gr.update(choices=[(lab, i) for i, lab in enumerate(labels)], value=picked,
                                visible=len(drafts) > 1)
-            return (escalation_html(bool(d.get("escalate")), d.get("escalation_reasons", []), ui),
-                    status_html(ui, d.get("timings_ms") if final else None,
+            return (status_html(ui, d.get("timings_ms") if final else None,
                                 "" if not final else ("; ".join(errors) if errors else ""),
                                 "error" if errors else ""),
                     drafts_html(drafts, d["hits"], ui, stream_text=stream_text, retry=retry, errors=errors,
-                                message_checks=d.get("message_checks", [])),
+                                message_checks=d.get("message_checks", []),
+                                banner=escalation_html(bool(d.get("escalate")), d.get("escalation_reasons", []), ui)),
                     sources_html(d["hits"], ui, text, cited),
                     reply, picker, state)
 
@@ -165,7 +165,7 @@ def _agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
             errors.append(f"{type(e).__name__}: {e}")
             stream_text = None
         if sug is None:
-            yield ("", status_html(lang, note="; ".join(errors), level="error"), gr.update(), gr.update(),
+            yield (status_html(lang, note="; ".join(errors), level="error"), gr.update(), gr.update(),
                    gr.update(), gr.update(), _state)
             return
         if errors and origin == "model":  # a half-written draft is not a starting point
@@ -218,21 +218,19 @@ def _agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
         return status_html(lang, None, t(lang, "rejected", id=rid), "ok"), recent_rows()
 
     def clear():
-        return ("", "", "", "", drafts_html([], [], "en"), sources_html([], "en"), "",
+        return ("", "", "", drafts_html([], [], "en"), sources_html([], "en"), "",
                 gr.update(choices=[], value=None, visible=False), None)
 
     def relabel(ui_choice: str, state: dict | None):
         lang = _ui_lang(ui_choice, (state or {}).get("lang"))
         reasons = REJECT_REASONS[lang]
         return (gr.update(label=t(lang, "message"), placeholder=t(lang, "message_ph")),
-                gr.update(label=t(lang, "history"), placeholder=t(lang, "history_ph")),
+                gr.update(label=t(lang, "history")),
                 gr.update(label=t(lang, "reply")), gr.update(value=t(lang, "suggest")),
                 gr.update(value=t(lang, "regenerate")), gr.update(value=t(lang, "clear")),
                 gr.update(value="✓ " + t(lang, "accept")), gr.update(value=t(lang, "reject")),
                 gr.update(label=t(lang, "reject_reason"), choices=reasons, value=reasons[0]),
                 gr.update(label=t(lang, "reject_note")), gr.update(label=t(lang, "use_draft")),
-                f'<div class="panel-title">{t(lang, "drafts")}</div>',
-                f'<div class="panel-title">{t(lang, "sources")}</div>',
                 gr.update(label=t(lang, "recent")))
 
     return {"suggest": suggest, "pick": pick, "accept": accept, "reject": reject, "clear": clear,
@@ -254,8 +252,6 @@ def _agent_view(service: CopilotService, concurrency: int) -> None:
                 suggest_btn = gr.Button(en["suggest"], variant="primary", elem_id="suggest-btn", scale=3)
                 regen_btn = gr.Button(en["regenerate"], elem_id="regenerate-btn", scale=2)
                 clear_btn = gr.Button(en["clear"], elem_id="clear-btn", scale=1, variant="secondary")
-            banner = gr.HTML("", elem_id="escalation-banner")
-            drafts_title = gr.HTML(f'<div class="panel-title">{en["drafts"]}</div>')
             drafts = gr.HTML(drafts_html([], [], "en"), elem_id="drafts-panel")
             pick = gr.Radio(choices=[], label=en["use_draft"], type="value", visible=False, elem_id="draft-pick")
             reply = gr.Textbox(label=en["reply"], lines=6, max_lines=16, max_length=MAX_REPLY_CHARS,
@@ -263,24 +259,23 @@ def _agent_view(service: CopilotService, concurrency: int) -> None:
             with gr.Row():
                 accept_btn = gr.Button("✓ " + en["accept"], variant="primary", elem_id="accept-btn", scale=2)
                 reject_btn = gr.Button(en["reject"], variant="stop", elem_id="reject-btn", scale=1)
+            status = gr.HTML("", elem_id="agent-status")
             with gr.Row():
                 reason = gr.Dropdown(REJECT_REASONS["en"], value=REJECT_REASONS["en"][0], label=en["reject_reason"],
                                      scale=2, elem_id="reject-reason")
                 note = gr.Textbox(label=en["reject_note"], max_length=MAX_NOTE_CHARS, scale=3, elem_id="reject-note")
-            status = gr.HTML("", elem_id="agent-status")
         with gr.Column(scale=5, min_width=360):
             with gr.Row():
                 ui_choice = gr.Radio([("Auto", "auto"), ("中文", "zh"), ("English", "en")], value="auto",
                                      label="UI language / 界面语言", elem_id="ui-lang", scale=1)
-            sources_title = gr.HTML(f'<div class="panel-title">{en["sources"]}</div>')
             sources = gr.HTML(sources_html([], "en"), elem_id="sources-panel")
             recent = gr.Dataframe(headers=RECENT_HEADERS, value=h["recent_rows"](), label=en["recent"],
                                   interactive=False, wrap=True, elem_id="recent-feedback", max_height=260)
     state = gr.State(None)
 
-    outputs = [banner, status, drafts, sources, reply, pick, state]
-    labelled = [message, history, reply, suggest_btn, regen_btn, clear_btn, accept_btn, reject_btn, reason, note,
-                pick, drafts_title, sources_title, recent]
+    outputs = [status, drafts, sources, reply, pick, state]
+    labelled = [message, hist_acc, reply, suggest_btn, regen_btn, clear_btn, accept_btn, reject_btn, reason, note,
+                pick, recent]
     model_kw = {"concurrency_id": "model", "concurrency_limit": concurrency, "api_visibility": "private",
                 "show_progress": "minimal", "show_progress_on": [drafts]}
     for trigger, name in ((suggest_btn.click, "agent_suggest"), (regen_btn.click, "agent_regenerate")):
@@ -290,10 +285,9 @@ def _agent_view(service: CopilotService, concurrency: int) -> None:
     accept_btn.click(None, [reply], None, js=COPY_JS, api_visibility="private", queue=False)
     accept_btn.click(h["accept"], [reply, state], [status, recent], **LIGHT)
     reject_btn.click(h["reject"], [reason, note, state], [status, recent], **LIGHT)
-    clear_btn.click(h["clear"], None, [message, history, banner, status, drafts, sources, reply, pick, state],
+    clear_btn.click(h["clear"], None, [message, history, status, drafts, sources, reply, pick, state],
                     api_visibility="private", queue=False)
     ui_choice.change(h["relabel"], [ui_choice, state], labelled, api_visibility="private", queue=False)
-    del hist_acc
 
 
 # ------------------------------------------------------------------------------------------------ knowledge

@@ -238,7 +238,9 @@ def draft_html(draft: Mapping[str, Any], n_hits: int, lang: str, hit_numbers: Ma
 
 def drafts_html(drafts: Sequence[Mapping[str, Any]], hits: Sequence[Mapping[str, Any]], lang: str, *,
                 stream_text: str | None = None, retry: Sequence[str] = (), errors: Sequence[str] = (),
-                message_checks: Sequence[Mapping[str, Any]] = ()) -> str:
+                message_checks: Sequence[Mapping[str, Any]] = (), banner: str = "") -> str:
+    """The drafts panel: its title, the escalation banner (already rendered), notes on the message, one card
+    per draft (plus the one being streamed) and the backend error, if any."""
     numbers = {h.get("id"): i for i, h in enumerate(hits, 1)}
     cards = [draft_html(d, len(hits), lang, numbers) for d in drafts]
     if stream_text is not None:
@@ -250,9 +252,10 @@ def drafts_html(drafts: Sequence[Mapping[str, Any]], hits: Sequence[Mapping[str,
     if message_checks:
         cards.insert(0, f'<div class="msg-checks"><b>{esc(t(lang, "message_checks"))}</b>'
                      + "".join(_check_html(c, lang) for c in message_checks) + "</div>")
-    if not cards:
-        return f'<div class="empty">{esc(t(lang, "waiting"))}</div>'
-    return '<div class="drafts">' + "".join(cards) + "</div>"
+    title = f'<div class="panel-title">{esc(t(lang, "drafts"))}</div>'
+    if not cards and not banner:
+        return f'<div class="drafts">{title}<div class="empty">{esc(t(lang, "waiting"))}</div></div>'
+    return f'<div class="drafts">{banner}{title}' + "".join(cards) + "</div>"
 
 
 def highlight_terms(text: str, terms: Iterable[str]) -> str:
@@ -293,8 +296,10 @@ def sources_html(hits: Sequence[Mapping[str, Any]], lang: str, message: str = ""
                  cited: Iterable[str] = ()) -> str:
     """The retrieved passages as cards [n] (the numbers the model cites), with title, file, kind, validity
     window, score and the text with the message's words highlighted."""
+    title = f'<div class="panel-title">{esc(t(lang, "sources"))}</div>'
     if not hits:
-        return f'<div class="empty">{esc(t(lang, "no_sources") if message else t(lang, "waiting"))}</div>'
+        return (f'<div class="sources">{title}<div class="empty">'
+                f'{esc(t(lang, "no_sources") if message else t(lang, "waiting"))}</div></div>')
     cited = set(cited)
     terms = query_terms(message) if message else []
     cards = []
@@ -315,10 +320,10 @@ def sources_html(hits: Sequence[Mapping[str, Any]], lang: str, message: str = ""
             f'<div class="src-card{" is-cited" if h.get("id") in cited else ""}" id="src-{i}">'
             f'<div class="src-head"><span class="src-n">[{i}]</span><span class="src-title">{esc(h.get("title"))}'
             f'</span>{badges}</div>'
-            f'<div class="src-meta"><span title="{esc(h.get("id"))}">{esc(h.get("source"))}</span>'
-            f'<span>{_validity(h, lang)}</span><span>{esc(t(lang, "score"))} {float(h.get("score") or 0):.3f}'
+            f'<div class="src-meta"><span class="src-file" title="{esc(h.get("id"))}">{esc(h.get("source"))}</span>'
+            f'<span class="src-valid">{esc(t(lang, "valid"))}: {_validity(h, lang)}</span><span>{esc(t(lang, "score"))} {float(h.get("score") or 0):.3f}'
             f'</span></div><div class="src-text">{shown.replace(chr(10), "<br>")}</div></div>')
-    return '<div class="sources">' + "".join(cards) + "</div>"
+    return f'<div class="sources">{title}' + "".join(cards) + "</div>"
 
 
 def escalation_html(escalate: bool, reasons: Sequence[str], lang: str) -> str:
@@ -372,7 +377,10 @@ CSS = """
 .chk-warning {background:#fffbeb; color:#92400e; border-left:3px solid #d97706}
 .chk-info {background:#f1f5f9; color:#334155; border-left:3px solid #94a3b8}
 .chk-tag {font-weight:600}
-a.cite {text-decoration:none; color:#2563eb; font-weight:600; font-size:.85em}
+.prose a.cite, a.cite {text-decoration:none; color:#2563eb; font-weight:600; font-size:.85em; padding:0 1px;
+  margin:0; display:inline}
+.src-file {font-family:ui-monospace, Menlo, monospace}
+.draft-head .count.err {color:#b91c1c; font-weight:600} .draft-head .count.warn {color:#b45309; font-weight:600}
 .cite.bad {color:#dc2626; text-decoration:line-through}
 .draft-cites {font-size:.8rem; margin-top:4px}
 .escalation {background:#fef2f2; border:1px solid #fca5a5; color:#7f1d1d; border-radius:10px; padding:10px 14px}
@@ -385,7 +393,7 @@ a.cite {text-decoration:none; color:#2563eb; font-weight:600; font-size:.85em}
 .empty {color:var(--body-text-color-subdued); font-size:.9rem; padding:8px 2px}
 .caret {color:#6366f1; animation: blink 1s steps(1) infinite} @keyframes blink {50% {opacity:0}}
 #reply-box textarea {font-size:.98rem; line-height:1.55}
-.panel-title {font-weight:600; font-size:.95rem; margin:2px 0 -4px 2px}
+.panel-title {font-weight:600; font-size:.95rem; margin:0 0 2px 2px}
 """
 
 # Ctrl/Cmd+Enter in the message or history box presses Suggest.

@@ -6,8 +6,9 @@
 
 Retrieval metrics are computed on the top `RANK_K` (10) hits of a separate `Retriever.search` call, so MRR@10 is
 really over ten hits whatever `top_k` the shop uses; `retrieval_ms` is that call's `retrieve` timing. Escalation
-and drafts come from `Copilot.suggest` (which retrieves again with the shop's `top_k`). One warm-up query runs
-before timing starts (jieba's dictionary and the first model call are not counted).
+and drafts come from `Copilot.suggest` (which retrieves again with the shop's `top_k`). Warm-up calls run before
+timing starts and are not counted: one retrieval (jieba's dictionary, the embedding model) and, with drafts, one
+suggestion per language of the set (the generator's load and its cached system prompt).
 """
 from __future__ import annotations
 
@@ -114,6 +115,22 @@ def _case_record(case: dict[str, Any]) -> dict[str, Any]:
     return {k: case[k] for k in EVAL_FIELDS if k in case}
 
 
+def _warm_up(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: bool, k: int,
+             fusion: str | None) -> None:
+    """Untimed first calls: jieba's dictionary and the embedding model; with drafts, the generator's load and one
+    suggestion per language (its cached system prompt), so the figures are those of a running copilot."""
+    if not cases:
+        return
+    try:
+        copilot.retriever.search(cases[0]["question"], today, k=k, fusion=fusion)
+        if draft:
+            for lang in dict.fromkeys(c["lang"] for c in cases):
+                first = next(c for c in cases if c["lang"] == lang)
+                copilot.suggest(first["question"], today=today, draft=True)
+    except UserError:
+        pass
+
+
 def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: bool = True,
              progress: bool = True, fusion: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(summary, per-case records) for `cases` answered by a `suggest.pipeline.Copilot`.
@@ -126,11 +143,7 @@ def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
 
     retriever = copilot.retriever
     k = max(RANK_K, copilot.settings.top_k)
-    if cases:  # warm-up: jieba's dictionary, the embedding model's first call
-        try:
-            retriever.search(cases[0]["question"], today, k=k, fusion=fusion)
-        except UserError:
-            pass
+    _warm_up(cases, copilot, today, draft, k, fusion)
     per_case: list[dict[str, Any]] = []
     bar = tqdm(cases, desc="eval" + (" (drafts)" if draft else ""), unit="case", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)

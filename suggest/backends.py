@@ -409,7 +409,7 @@ _cache: dict[tuple[Any, ...], Generator] = {}
 _cache_lock = threading.Lock()
 
 
-def _check_name(name: str) -> str:
+def check_backend_name(name: str) -> str:
     if name not in BACKENDS:
         raise UserError(f"unknown backend {name!r}; valid: {', '.join(sorted(BACKENDS))}")
     return name
@@ -417,7 +417,7 @@ def _check_name(name: str) -> str:
 
 def make_generator(settings: Settings, name: str | None = None) -> Generator:
     """A new generator for `name` (default `settings.backend`); unknown names are a UserError."""
-    return BACKENDS[_check_name(name or settings.backend)](settings)
+    return BACKENDS[check_backend_name(name or settings.backend)](settings)
 
 
 def cache_key(settings: Settings, name: str) -> tuple[Any, ...]:
@@ -429,7 +429,7 @@ def cache_key(settings: Settings, name: str) -> tuple[Any, ...]:
 def get_generator(settings: Settings, name: str | None = None) -> Generator:
     """The process-wide generator for these settings: a model is loaded once per (backend, model, threads,
     n_ctx); the fake is never cached."""
-    name = _check_name(name or settings.backend)
+    name = check_backend_name(name or settings.backend)
     if name == "fake":
         return make_generator(settings, name)
     key = cache_key(settings, name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from index.embed import Embedder
-from suggest.backends import Generator, GeneratorError, get_generator
+from suggest.backends import Generator, GeneratorError, check_backend_name, get_generator
 from suggest.checks import Rules, analyse_message, check_draft, load_rules
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
 from suggest.errors import UserError
@@ -49,6 +49,8 @@ class Copilot:
              generator: Generator | None = None, **overrides: Any) -> "Copilot":
         """A copilot over an index folder; the shop config is the `shop.yaml` copied into it at build time."""
         settings = settings or load_settings(index_dir, **overrides)
+        if generator is None:
+            check_backend_name(settings.backend)  # a typo is an error now, not after retrieval
         rules_dir = Path(index_dir) / "rules"
         return cls(Retriever.open(index_dir, settings, embedder), settings, load_shop(index_dir),
                    load_rules(rules_dir if rules_dir.is_dir() else None), generator)

@@ -263,3 +263,11 @@ def test_pii_delegates_to_the_synthetic_set():
     pytest.importorskip("eval.pii_synth")
     out = json.loads(run_cli("pii", "--n", "20", "--json").stdout)
     assert out["samples"] == 20 and 0.0 <= out["rate"] <= 1.0
+
+
+def test_doctests_of_run_and_cli():
+    import doctest
+    import importlib
+
+    for name in ("eval.run", "eval.__main__"):
+        assert doctest.testmod(importlib.import_module(name)).failed == 0
