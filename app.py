@@ -8,10 +8,13 @@
 - **Evaluation**: run an eval set, metrics table, recall@k chart, latency histogram, compare with a saved run.
 - **Feedback**: the record of accepted/rejected replies, CSV/JSONL export, promote a reply into the knowledge.
 
-The main action is also the API endpoint `/suggest` (message, history) → Suggestion dict (DESIGN §4):
+The main action is also the API endpoint `/suggest` (message, history) → Suggestion dict (DESIGN §4);
+`/feedback` records what an agent sent and `/promote` turns an accepted reply into a past good reply:
 
     from gradio_client import Client
-    Client("http://127.0.0.1:7860/").predict("满多少包邮？", "", api_name="/suggest")
+    client = Client("http://127.0.0.1:7860/")
+    sug = client.predict("满多少包邮？", "", api_name="/suggest")
+    client.predict("满多少包邮？", sug["drafts"][-1]["text"], "accepted", api_name="/feedback")
 
 Run `python app.py --help` for the options (each also has a COPILOT_* environment variable).
 """
@@ -56,6 +59,7 @@ LIGHT = {"concurrency_id": "light", "concurrency_limit": 4, "api_visibility": "p
 FEEDBACK_HEADERS = ["#", "time", "status", "reason", "lang", "message", "final reply", "edit dist.", "promoted"]
 RECENT_HEADERS = ["#", "time", "status", "message", "final reply", "edit dist."]
 SOURCE_HEADERS = ["source", "kinds", "passages", "status", "last indexed (UTC)"]
+PASSAGE_WIDTHS = ["12%", "15%", "8%", "18%", "31%", "9%", "7%"]
 
 
 def theme() -> gr.themes.Base:
@@ -270,7 +274,8 @@ def _agent_view(service: CopilotService, concurrency: int) -> None:
                                      label="UI language / 界面语言", elem_id="ui-lang", scale=1)
             sources = gr.HTML(sources_html([], "en"), elem_id="sources-panel")
             recent = gr.Dataframe(headers=RECENT_HEADERS, value=h["recent_rows"](), label=en["recent"],
-                                  interactive=False, wrap=True, elem_id="recent-feedback", max_height=260)
+                                  interactive=False, wrap=True, elem_id="recent-feedback", max_height=260,
+                                  column_widths=["8%", "13%", "13%", "28%", "30%", "8%"])
     state = gr.State(None)
 
     outputs = [status, drafts, sources, reply, pick, state]
@@ -401,7 +406,7 @@ def _knowledge_view(service: CopilotService) -> list[tuple[Any, Any, Any]]:
     with gr.Tabs():
         with gr.Tab("Sources"):
             sources = gr.Dataframe(headers=SOURCE_HEADERS, interactive=False, wrap=True, max_height=360,
-                                   elem_id="sources-table")
+                                   elem_id="sources-table", column_widths=["34%", "16%", "10%", "22%", "18%"])
             with gr.Row():
                 with gr.Column(scale=3):
                     files = gr.File(label=f"Upload documents or tables ({', '.join(kn.ALLOWED_UPLOAD)}; ≤ 2 MB)",
@@ -435,14 +440,15 @@ def _knowledge_view(service: CopilotService) -> list[tuple[Any, Any, Any]]:
                                    max_length=200)
                 kind = gr.Dropdown(["all", "doc", "faq", "past_reply", "emergency", "greeting"], value="all",
                                    label="Kind", scale=1)
-            passages = gr.Dataframe(headers=kn.PASSAGE_HEADERS, interactive=False, wrap=True, max_height=420)
+            passages = gr.Dataframe(headers=kn.PASSAGE_HEADERS, interactive=False, wrap=True, max_height=420,
+                                    column_widths=PASSAGE_WIDTHS)
         with gr.Tab("Needs attention"):
             gr.Markdown("Expired entries are never cited; flagged passages hold planted instructions, duplicates "
                         "or answers that conflict with another entry for the same question.")
             expired = gr.Dataframe(headers=kn.PASSAGE_HEADERS, label="Expired entries", interactive=False,
-                                   wrap=True, max_height=260)
+                                   wrap=True, max_height=260, column_widths=PASSAGE_WIDTHS)
             flagged = gr.Dataframe(headers=kn.PASSAGE_HEADERS, label="Flagged passages", interactive=False,
-                                   wrap=True, max_height=260)
+                                   wrap=True, max_height=260, column_widths=PASSAGE_WIDTHS)
 
     table_outputs = [info, sources, remove_pick, folder, expired, flagged]
     reindex_btn.click(reindex, None, [kstatus, *table_outputs], concurrency_id="index", concurrency_limit=1,
@@ -495,11 +501,11 @@ def _eval_view(service: CopilotService, concurrency: int) -> list[tuple[Any, Any
         except UserError as e:
             raise _err(e) from None
 
-    sets = ev.list_sets(service.eval_sets_dir)
-    with gr.Row():
-        set_pick = gr.Dropdown(sets, value=sets[0] if sets else None, label="Eval set", scale=3,
+    sets = ev.set_choices(service.eval_sets_dir)
+    with gr.Row(equal_height=True):
+        set_pick = gr.Dropdown(sets, value=sets[0][1] if sets else None, label="Eval set", scale=3,
                                elem_id="eval-set")
-        draft = gr.Checkbox(False, label="Also draft replies (uses the model; slow)", scale=2)
+        draft = gr.Checkbox(False, label="With drafts (runs the model: slow)", scale=1, min_width=120)
         earlier = gr.Dropdown(ev.list_runs(service.eval_runs_dir), value=None, label="Compare with saved run",
                               scale=3, elem_id="eval-earlier")
     with gr.Row():
@@ -508,7 +514,8 @@ def _eval_view(service: CopilotService, concurrency: int) -> list[tuple[Any, Any
     saved = gr.Markdown()
     with gr.Row():
         metrics = gr.Dataframe(headers=["metric", "this run", "earlier run", "change"], interactive=False,
-                               max_height=460, scale=2, elem_id="eval-metrics")
+                               max_height=560, scale=2, elem_id="eval-metrics",
+                               column_widths=["46%", "18%", "18%", "18%"])
         with gr.Column(scale=3):
             recall_plot = gr.Plot(label="recall@k")
             latency_plot = gr.Plot(label="latency")
@@ -521,7 +528,7 @@ def _eval_view(service: CopilotService, concurrency: int) -> list[tuple[Any, Any
                       **LIGHT)
 
     def refresh_runs():
-        return gr.update(choices=ev.list_runs(service.eval_runs_dir)), gr.update(choices=ev.list_sets(
+        return gr.update(choices=ev.list_runs(service.eval_runs_dir)), gr.update(choices=ev.set_choices(
             service.eval_sets_dir))
 
     return [(refresh_runs, None, [earlier, set_pick])]
@@ -538,10 +545,12 @@ def _feedback_view(service: CopilotService) -> list[tuple[Any, Any, Any]]:
                  _short(r["message"], 60), _short(r["final_text"], 80),
                  "" if r["edit_distance"] is None else r["edit_distance"], _time(r["promoted_at"] or "")]
                 for r in service.feedback.recent(200)]
-        return md, data
+        latest = next((r["id"] for r in service.feedback.recent(50) if r["status"] == "accepted"
+                       and not r["promoted_at"]), None)
+        return md, data, gr.update(value=latest) if latest else gr.update()
 
     def export(kind: str):
-        return str(service.export(kind))
+        return gr.update(value=str(service.export(kind)), visible=True)
 
     def load(record_id: float | None):
         if not record_id:
@@ -555,7 +564,7 @@ def _feedback_view(service: CopilotService) -> list[tuple[Any, Any, Any]]:
                            print_exception=False)
         return r["message"], r["final_text"]
 
-    def promote(record_id, question, answer, keywords, valid_from, valid_until):
+    def promote_reviewed(record_id, question, answer, keywords, valid_from, valid_until):
         if not record_id:
             raise gr.Error("Enter the number (#) of an accepted record.", print_exception=False)
         try:
@@ -570,14 +579,15 @@ def _feedback_view(service: CopilotService) -> list[tuple[Any, Any, Any]]:
         refresh = gr.Button("↻ Refresh", scale=1)
         csv_btn = gr.Button("↓ Export CSV", scale=1, elem_id="export-csv")
         jsonl_btn = gr.Button("↓ Export JSONL", scale=1, elem_id="export-jsonl")
-        download = gr.File(label="Export", interactive=False, scale=2, height=80)
+    download = gr.File(label="Export", interactive=False, visible=False, elem_id="export-file")
     table = gr.Dataframe(headers=FEEDBACK_HEADERS, interactive=False, wrap=True, max_height=380,
-                         elem_id="feedback-table")
+                         elem_id="feedback-table",
+                         column_widths=["5%", "14%", "8%", "12%", "5%", "20%", "24%", "6%", "6%"])
     gr.Markdown("### Promote an accepted reply to a past good reply\nLoad a record, review the (masked) texts, "
                 "then promote: a row is added to `faq/promoted_replies.csv` in the knowledge folder and the index "
                 "is updated incrementally in the background.")
     with gr.Row():
-        rid = gr.Number(label="Record #", precision=0, minimum=1, scale=1, elem_id="promote-id")
+        rid = gr.Number(None, label="Record #", precision=0, minimum=1, scale=1, elem_id="promote-id")
         load_btn = gr.Button("Load record", scale=1)
     with gr.Row():
         question = gr.Textbox(label="Customer question (masked)", lines=3, max_length=2000, elem_id="promote-q")
@@ -590,13 +600,13 @@ def _feedback_view(service: CopilotService) -> list[tuple[Any, Any, Any]]:
     promote_btn = gr.Button("★ Promote to past reply", variant="primary", elem_id="promote-btn")
     pstatus = gr.Markdown()
 
-    refresh.click(rows, None, [stats, table], **LIGHT)
+    refresh.click(rows, None, [stats, table, rid], **LIGHT)
     csv_btn.click(lambda: export("csv"), None, download, **LIGHT)
     jsonl_btn.click(lambda: export("jsonl"), None, download, **LIGHT)
     load_btn.click(load, [rid], [question, answer], **LIGHT)
-    promote_btn.click(promote, [rid, question, answer, keywords, valid_from, valid_until], [pstatus, stats, table],
-                      **LIGHT)
-    return [(rows, None, [stats, table])]
+    promote_btn.click(promote_reviewed, [rid, question, answer, keywords, valid_from, valid_until],
+                      [pstatus, stats, table, rid], **LIGHT)
+    return [(rows, None, [stats, table, rid])]
 
 
 # ------------------------------------------------------------------------------------------------------ app
@@ -628,21 +638,46 @@ def create_app(service: CopilotService | None = None, *, knowledge_dir: str | Pa
         except UserError as e:
             raise _err(e) from None
 
+    def api_feedback(message: str, final_text: str = "", status: str = "accepted", reason: str = "",
+                     draft_text: str = "", suggestion: dict | None = None, history: str = "") -> dict:
+        """Record what an agent did with a suggestion (for helpdesks that show the drafts themselves).
+        `status` is "accepted" (with the `final_text` sent) or "rejected" (with a `reason`); `suggestion` is the
+        object /suggest returned. Personal data is masked before storing. Returns {"id", "edit_distance"}."""
+        try:
+            return service.record_external(message=message, final_text=final_text, status=status, reason=reason,
+                                           draft_text=draft_text, suggestion=suggestion, history=history)
+        except UserError as e:
+            raise _err(e) from None
+
+    def api_promote(record_id: int, question: str = "", answer: str = "", keywords: str = "") -> dict:
+        """Promote accepted feedback record `record_id` to a past good reply (faq/promoted_replies.csv);
+        `question`/`answer` default to the recorded (masked) message and final text. The index updates in the
+        background. Returns the added row."""
+        try:
+            r = service.feedback.get(int(record_id))
+            return service.promote(int(record_id), question or r["message"], answer or r["final_text"], keywords)
+        except UserError as e:
+            raise _err(e) from None
+
     with gr.Blocks(title=f"{shop.name} · Reply copilot", analytics_enabled=False) as demo:
         gr.HTML(f'<div id="app-header"><h1>{t("en", "title")} · {t("zh", "title")}</h1>'
                 f'<span class="sub">{_esc(shop.name)} / {_esc(shop.name_zh)} · local, offline</span></div>')
         with gr.Tabs(elem_id="views"):
             with gr.Tab("Agent desk · 客服工作台", id="agent", elem_id="tab-agent"):
                 _agent_view(service, concurrency)
-            with gr.Tab("Knowledge · 知识库", id="knowledge", elem_id="tab-knowledge"):
-                loaders = _knowledge_view(service)
-            with gr.Tab("Evaluation · 评测", id="eval", elem_id="tab-eval"):
-                loaders += _eval_view(service, concurrency)
-            with gr.Tab("Feedback · 反馈", id="feedback", elem_id="tab-feedback"):
-                loaders += _feedback_view(service)
+            with gr.Tab("Knowledge · 知识库", id="knowledge", elem_id="tab-knowledge") as k_tab:
+                k_loaders = _knowledge_view(service)
+            with gr.Tab("Evaluation · 评测", id="eval", elem_id="tab-eval") as e_tab:
+                e_loaders = _eval_view(service, concurrency)
+            with gr.Tab("Feedback · 反馈", id="feedback", elem_id="tab-feedback") as f_tab:
+                f_loaders = _feedback_view(service)
         gr.api(api_suggest, api_name="suggest", concurrency_id="model", concurrency_limit=concurrency)
-        for fn, inputs, outputs in loaders:  # fill the tables when a page opens
-            demo.load(fn, inputs, outputs, **LIGHT)
+        gr.api(api_feedback, api_name="feedback", concurrency_id="light", concurrency_limit=4)
+        gr.api(api_promote, api_name="promote", concurrency_id="light", concurrency_limit=4)
+        for tab, loaders in ((k_tab, k_loaders), (e_tab, e_loaders), (f_tab, f_loaders)):
+            for fn, inputs, outputs in loaders:  # fill the tables when the page opens and when a view is shown
+                demo.load(fn, inputs, outputs, **LIGHT)
+                tab.select(fn, inputs, outputs, **LIGHT)
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     demo.service = service  # type: ignore[attr-defined]
     return demo

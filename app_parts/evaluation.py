@@ -27,6 +27,11 @@ def list_sets(folder: str | Path) -> list[str]:
     return sorted(p.as_posix() for p in folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
+def set_choices(folder: str | Path) -> list[tuple[str, str]]:
+    """(file name, path) of the eval sets, for a dropdown."""
+    return [(Path(p).name, p) for p in list_sets(folder)]
+
+
 def list_runs(folder: str | Path) -> list[tuple[str, str]]:
     """(label, path) of saved runs, newest first."""
     folder = Path(folder)

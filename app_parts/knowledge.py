@@ -40,8 +40,8 @@ def _clean_part(part: str) -> str:
     """One path part reduced to letters, digits, '.', '-' and '_' (any script); control and format characters
     (e.g. right-to-left overrides) removed; no leading dots, dashes or underscores."""
     part = unicodedata.normalize("NFKC", part)
-    part = "".join(ch for ch in part if not unicodedata.category(ch).startswith("C"))
     part = re.sub(r"\s+", "-", part.strip())
+    part = "".join(ch for ch in part if not unicodedata.category(ch).startswith("C"))
     part = _UNSAFE.sub("_", part)
     part = re.sub(r"([._-])\1+", r"\1", part)
     return part.lstrip("._-").rstrip(". ")

@@ -346,7 +346,7 @@ def status_html(lang: str, timings: Mapping[str, float] | None = None, note: str
 
 
 CSS = """
-.gradio-container {max-width: 1400px !important; margin: 0 auto;}
+.gradio-container {max-width: 1400px !important; width: 100% !important; margin: 0 auto;}
 #app-header {display:flex; align-items:baseline; gap:14px; padding:4px 2px 0 2px}
 #app-header h1 {font-size:1.35rem; margin:0}
 #app-header .sub {color:var(--body-text-color-subdued); font-size:.9rem}

@@ -223,6 +223,24 @@ class CopilotService:
                                     draft_text=state.get("draft_text", ""), final_text=final_text,
                                     reason=reason, checks=checks, timings=timings)
 
+    def record_external(self, *, message: str, final_text: str = "", status: str = "accepted", reason: str = "",
+                        draft_text: str = "", suggestion: Mapping[str, Any] | None = None, history: Any = None
+                        ) -> dict[str, Any]:
+        """A decision reported through the API (another helpdesk showed the drafts). The draft compared with the
+        final text is `draft_text`, else the last draft of `suggestion`."""
+        text, turns = self.validate(message, history)
+        if status == "accepted" and not (final_text or "").strip():
+            raise UserError("an accepted reply needs the final_text that was sent")
+        suggestion = suggestion if isinstance(suggestion, Mapping) else {}
+        drafts = suggestion.get("drafts") or []
+        if not draft_text and drafts:
+            draft_text = str(drafts[-1].get("text") or "")
+        origin = next((str(d.get("origin") or "") for d in drafts if d.get("text") == draft_text), "")
+        rid = self.feedback.record(status=status, message=text, suggestion=suggestion, history=turns,
+                                   draft_origin=origin, draft_text=draft_text, final_text=final_text or "",
+                                   reason=reason or "", timings=suggestion.get("timings_ms") or {})
+        return {"id": rid, "edit_distance": self.feedback.get(rid)["edit_distance"]}
+
     def promote(self, record_id: int, question: str, answer: str, keywords: str = "", valid_from: str = "",
                 valid_until: str = "", background: bool = True) -> dict[str, str]:
         """Add a reviewed accepted reply to the knowledge folder as a past reply and re-index (in the background

@@ -183,6 +183,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="eval-compare-") as tmp:
         index_dir = Path(args.index) if args.index else Path(tmp) / "index"
         built = build_index(args.knowledge, index_dir, settings)
+        for problem in built.problems:
+            print(problem, file=sys.stderr)
         copilot = Copilot.open(index_dir, settings)
         result = compare_fusions(cases, copilot, today, progress=not args.quiet)
     result.update(knowledge=str(args.knowledge), eval_set=str(args.set), today=today.isoformat(),
@@ -218,7 +220,7 @@ def split_bitext(rows: Sequence[dict[str, str]], per_index: int, per_query: int,
     """(indexed rows, query rows): per intent, rows shuffled with `seed`; the first `per_index` are indexed, the
     next rows become queries (up to `per_query`), skipping any whose instruction text equals an indexed one.
 
-    >>> rows = [{"intent": i, "instruction": f"q{n}", "response": "r"} for i in "ab" for n in range(5)]
+    >>> rows = [{"intent": i, "instruction": f"{i}{n}", "response": "r"} for i in "ab" for n in range(5)]
     >>> idx, qs = split_bitext(rows, 2, 2, 0)
     >>> len(idx), len(qs), {r["instruction"] for r in idx} & {r["instruction"] for r in qs}
     (4, 4, set())
@@ -372,7 +374,7 @@ def _vocabulary(demo_passages: Sequence[Any], size: int, rng: Any) -> list[str]:
     with open(dict_path, encoding="utf-8") as f:
         for line in f:
             parts = line.split()
-            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and int(parts[1]) >= 200:
+            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and int(parts[1]) >= 30:
                 common.append(parts[0])
     rng.shuffle(common)
     for w in common:
@@ -481,8 +483,9 @@ def speed_eval(args: argparse.Namespace) -> dict[str, Any]:
             out["synthetic_retrieval"] = info
             out["notes"].append(
                 f"synthetic index: {args.passages} passages of random unit vectors (dense side) and random "
-                "multilingual token text (keyword side: Zipf draws over the demo shop's tokens and common words of "
-                "jieba's dictionary), written with the real index writer; timed with the real Retriever.search and "
+                "multilingual token text (keyword side: Zipf draws over a vocabulary of the demo shop's tokens, given the "
+                "highest frequencies so the real queries meet long posting lists, then common words of jieba's "
+                "dictionary), written with the real index writer; timed with the real Retriever.search and "
                 f"the real query embedder ({embedder.model_id}); hits are meaningless, only the time counts")
     _set_threads(settings.torch_threads)
     out["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)

@@ -9,6 +9,7 @@ import hashlib
 import importlib.metadata
 import os
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
@@ -28,7 +29,7 @@ class Embedder(Protocol):
     model_id: str
     dim: int
 
-    def encode(self, texts: list[str]) -> np.ndarray: ...
+    def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray: ...
 
 
 def default_model_dir() -> Path:
@@ -67,11 +68,15 @@ class SentenceTransformerEmbedder:
         dim_of = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
         self.batch_size = batch_size
-        self.model.max_seq_length = max_tokens
+        self.max_tokens = max_tokens
+        self._lock = threading.Lock()
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+    def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
+        """Unit vectors; inputs are cut at `max_tokens` word pieces (default: the passage limit)."""
+        with self._lock:  # max_seq_length is model state: one encode at a time
+            self.model.max_seq_length = max_tokens or self.max_tokens
+            vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
 
@@ -92,7 +97,7 @@ class HashEmbedder:
         cjk = re.findall(r"[\u4e00-\u9fff]", text)
         return words + ["".join(p) for p in zip(cjk, cjk[1:])] + cjk
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for f in self._features(text):

@@ -6,16 +6,19 @@ from typing import Sequence
 Ranking = Sequence[tuple[int, float]]  # (doc, score), best first
 
 
-def rrf(rankings: Sequence[Ranking], k: int = 60) -> dict[int, float]:
-    """Reciprocal-rank fusion: score(d) = Σ 1 / (k + rank of d), ranks from 1.
+def rrf(rankings: Sequence[Ranking], k: int = 60, weights: Sequence[float] | None = None) -> dict[int, float]:
+    """Reciprocal-rank fusion: score(d) = Σ w_list / (k + rank of d), ranks from 1, weights default 1.
 
     >>> rrf([[(1, .9), (2, .5)], [(2, 7.0), (3, 1.0)]], k=60) == {1: 1/61, 2: 1/62 + 1/61, 3: 1/62}
     True
+    >>> rrf([[(1, .9)], [(2, 7.0)]], k=0, weights=[0.25, 0.75])
+    {1: 0.25, 2: 0.75}
     """
+    weights = weights or [1.0] * len(rankings)
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, w in zip(rankings, weights):
         for rank, (doc, _) in enumerate(ranking, 1):
-            fused[doc] = fused.get(doc, 0.0) + 1.0 / (k + rank)
+            fused[doc] = fused.get(doc, 0.0) + w / (k + rank)
     return fused
 
 
@@ -45,9 +48,12 @@ def weighted(dense: Ranking, keyword: Ranking, dense_weight: float = 0.5) -> dic
 
 def fuse(dense: Ranking, keyword: Ranking, method: str = "rrf", k: int = 60,
          dense_weight: float = 0.5) -> list[tuple[int, float]]:
-    """Fused (doc, score) list, best first; ties keep the dense order, then the keyword order."""
+    """Fused (doc, score) list, best first; ties keep the dense order, then the keyword order.
+
+    `dense_weight` is the dense side's share (the keyword side gets the rest) for both "rrf" and "weighted".
+    """
     if method == "rrf":
-        scores = rrf([dense, keyword], k)
+        scores = rrf([dense, keyword], k, [dense_weight, 1 - dense_weight])
     elif method == "weighted":
         scores = weighted(dense, keyword, dense_weight)
     elif method == "dense":

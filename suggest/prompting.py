@@ -196,8 +196,8 @@ def build_prompt(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile
                  max_new_tokens: int = 200) -> Prompt:
     """Fixed prefix (system + examples) + recent history + user message, trimmed to fit `n_ctx` with room for `max_new_tokens`.
 
-    Trimming order: drop old history turns, shorten passages (down to MIN_CHARS_PER_PASSAGE), drop the
-    lowest-ranked passages, finally shorten the message itself. It never raises on a long input."""
+    Trimming order: drop old history turns, shorten passages (down to MIN_CHARS_PER_PASSAGE), drop the few-shot
+    examples, drop the lowest-ranked passages, finally shorten the message itself. It never raises."""
     lang = prompt_lang(lang)
     budget = n_ctx - max_new_tokens - SAFETY_TOKENS
     prefix = fixed_prefix(lang, shop)
@@ -221,6 +221,8 @@ def build_prompt(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile
             turns.pop(0)
         elif used and chars > MIN_CHARS_PER_PASSAGE:
             chars = max(MIN_CHARS_PER_PASSAGE, int(chars * SHRINK_FACTOR))
+        elif len(prefix) > 1:
+            prefix = prefix[:1]  # keep the system prompt, drop the examples
         elif used:
             used.pop()
         elif len(msg) > MIN_CHARS_PER_PASSAGE:

@@ -114,7 +114,7 @@ class Retriever:
         n_cand = s.candidates_k + self.windowed
         dense: list[tuple[int, float]] = []
         if fusion != "keyword":
-            vec = self.embedder.encode([message])[0]
+            vec = self.embedder.encode([message], max_tokens=s.query_max_tokens)[0]
             timings["embed"] = (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             dense = self.dense_search(vec, n_cand)
@@ -128,9 +128,8 @@ class Retriever:
         ok = lambda i: window_state(ps[i], today) == "valid"  # noqa: E731
         dense = [(i, sc) for i, sc in dense if ok(i)]
         keyword = [(i, sc) for i, sc in keyword if ok(i)]
-        fused = fuse(dense, keyword, fusion, s.rrf_k, s.dense_weight)
-        boost = 1.0 + s.same_language_boost
-        fused = sorted(((i, sc * boost if ps[i].lang == lang else sc) for i, sc in fused), key=lambda x: -x[1])
+        weight = s.dense_weight_zh if lang == "zh" else s.dense_weight_en
+        fused = fuse(dense, keyword, fusion, s.rrf_k, weight)
         pinned = emergency_matches(message, ps, self.emergencies, today)
         d_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
         d_score = dict(dense)

@@ -16,7 +16,7 @@ class CountingEmbedder(HashEmbedder):
         super().__init__(256)
         self.texts: list[str] = []
 
-    def encode(self, texts):
+    def encode(self, texts, max_tokens=None):
         self.texts.extend(texts)
         return super().encode(texts)
 
