@@ -56,8 +56,8 @@ TOP_LEVEL = "(top level)"
 NEW_ENTRY = -1
 LIGHT = {"concurrency_id": "light", "concurrency_limit": 4, "api_visibility": "private"}
 
-FEEDBACK_HEADERS = ["#", "time", "status", "reason", "lang", "message", "final reply", "edit dist.", "promoted"]
-RECENT_HEADERS = ["#", "time", "status", "message", "final reply", "edit dist."]
+FEEDBACK_HEADERS = ["#", "time", "status", "reason", "lang", "message", "final reply", "edits", "promoted"]
+RECENT_HEADERS = ["#", "time", "status", "message", "final reply", "edits"]
 SOURCE_HEADERS = ["source", "kinds", "passages", "status", "last indexed (UTC)"]
 PASSAGE_WIDTHS = ["12%", "15%", "8%", "18%", "31%", "9%", "7%"]
 
@@ -715,7 +715,8 @@ class TerminalProgress:
         if what != self.what or self.bar is None:
             self.close()
             self.what = what
-            self.bar = tqdm(total=max(total, 1), desc=what, unit="item", file=sys.stderr, dynamic_ncols=True)
+            self.bar = tqdm(total=max(total, 1), desc=what, file=sys.stderr, dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}]")
         self.bar.n = min(done, self.bar.total)
         self.bar.refresh()
 

@@ -258,12 +258,20 @@ def drafts_html(drafts: Sequence[Mapping[str, Any]], hits: Sequence[Mapping[str,
     return f'<div class="drafts">{banner}{title}' + "".join(cards) + "</div>"
 
 
+STOPWORDS = frozenset("""a an and any are as at be but by can could did do does for from had has have how i if in
+is it its me my no not of ok on or our please should so that the their them then there they this to us was we what
+when where which who why will with would you your hi hello thanks thank""".split())
+
+
 def highlight_terms(text: str, terms: Iterable[str]) -> str:
-    """Escape `text` and wrap every occurrence of a term (case-insensitive) in <mark>."""
-    terms = sorted({x for x in terms if x and len(x.strip()) >= 2}, key=len, reverse=True)[:40]
+    """Escape `text` and wrap every occurrence of a term in <mark> (case-insensitive). Latin terms match at the
+    start of a word only (a stem also marks its longer forms: "clean" marks "cleaning"); Chinese terms anywhere."""
+    terms = sorted({x.casefold() for x in terms if x and len(x.strip()) >= 2}, key=len, reverse=True)[:40]
     if not terms:
         return esc(text)
-    pattern = re.compile("|".join(re.escape(x) for x in terms), re.IGNORECASE)
+    parts = [rf"(?<![A-Za-z0-9]){re.escape(x)}[A-Za-z]*" if re.fullmatch(r"[A-Za-z0-9'-]+", x) else re.escape(x)
+             for x in terms]
+    pattern = re.compile("|".join(parts), re.IGNORECASE)
     out, pos = [], 0
     for m in pattern.finditer(text):
         out.append(esc(text[pos:m.start()]))
@@ -274,7 +282,7 @@ def highlight_terms(text: str, terms: Iterable[str]) -> str:
 
 
 def query_terms(message: str) -> list[str]:
-    """Words of the message worth highlighting in the passages (jieba for Chinese)."""
+    """Words of the message worth highlighting in the passages (jieba for Chinese; no English stop words)."""
     try:
         from index.keyword import tokenize
 
@@ -282,7 +290,13 @@ def query_terms(message: str) -> list[str]:
     except Exception:  # noqa: BLE001 - highlighting is cosmetic
         words = []
     words += re.findall(r"[A-Za-z0-9]{3,}", message)
-    return [w for w in words if len(w) >= 2]
+    out = []
+    for w in words:
+        w = w.strip()
+        if len(w) < 2 or w.casefold() in STOPWORDS or (w.isascii() and len(w) < 3):
+            continue
+        out.append(w)
+    return out
 
 
 def _validity(h: Mapping[str, Any], lang: str) -> str:

@@ -51,8 +51,12 @@ def _stem(word: str) -> str:
     return word
 
 
-def tokenize(text: str) -> list[str]:
-    """Keyword tokens: jieba search-mode words for Chinese runs, lower-cased light-stemmed English words.
+def tokenize(text: str, query: bool = False) -> list[str]:
+    """Keyword tokens: jieba words for Chinese runs, lower-cased light-stemmed English words.
+
+    Passages are cut in jieba's search mode (a long word also yields its parts: 电热水壶 → 电热, 热水, 水壶,
+    电热水壶) so any part can match; queries (`query=True`) are cut in precise mode, so one long word in a
+    question counts once instead of drowning the other words.
 
     >>> tokenize("Do you ship the Kettles to Tibet?")
     ['ship', 'kettle', 'tibet']
@@ -64,8 +68,8 @@ def tokenize(text: str) -> list[str]:
     out: list[str] = []
     for run in _RUNS.findall(text):
         if _CJK_RUN.match(run):
-            out.extend(UNIT_SYNONYMS.get(w, w) for w in _jieba().lcut_for_search(run)
-                       if w.strip() and w not in ZH_STOP)
+            words = _jieba().lcut(run) if query else _jieba().lcut_for_search(run)
+            out.extend(UNIT_SYNONYMS.get(w, w) for w in words if w.strip() and w not in ZH_STOP)
             continue
         w = run.lower().strip(".'-")
         m = _NUM_UNIT.match(w)

@@ -186,6 +186,10 @@ class LlamaCppGenerator:
             self._slots[key] = self._slots.pop(next(iter(self._slots)))  # reuse the least recently used
         return self._slots[key]
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the model's vocabulary (for tokens-per-second figures)."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def stream(self, messages: Messages, *, max_new_tokens: int, temperature: float,
                stop: list[str] | None = None) -> Iterator[str]:
         with self._lock:  # a context serves one request at a time
@@ -255,6 +259,10 @@ class TransformersGenerator:
     def from_settings(cls, settings: Settings) -> "TransformersGenerator":
         return cls(resolve_model(settings), n_threads=settings.llm_threads)
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the model's vocabulary (for tokens-per-second figures)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def stream(self, messages: Messages, *, max_new_tokens: int, temperature: float,
                stop: list[str] | None = None) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
@@ -287,6 +295,7 @@ class TransformersGenerator:
             worker = threading.Thread(target=work, name="transformers-generate", daemon=True)
             worker.start()
             filt = StopFilter(stop)
+            ended = False  # the streamer signalled the end (iterating it again would block)
             try:
                 for piece in streamer:
                     out = filt.feed(piece)
@@ -294,13 +303,16 @@ class TransformersGenerator:
                         yield out
                     if filt.stopped:
                         break
+                else:
+                    ended = True
                 tail = filt.flush()
                 if tail:
                     yield tail
             finally:
-                halt.set()
-                for _ in streamer:  # drain so generate() can finish
-                    pass
+                halt.set()  # a stop string or an abandoned stream: let generate() return at the next token
+                if not ended:
+                    for _ in streamer:  # drain until generate() signals its end
+                        pass
                 worker.join()
         if failure:
             raise GeneratorError(f"transformers generation failed: {failure[0]}") from None

@@ -76,6 +76,11 @@ class Rules:
     escalation_safety: tuple[Rule, ...] = ()
     escalation_human: tuple[Rule, ...] = ()
     escalation_repeat: tuple[Rule, ...] = ()
+    escalation_fraud: tuple[Rule, ...] = ()
+    escalation_business: tuple[Rule, ...] = ()
+    escalation_compliance: tuple[Rule, ...] = ()
+    negation: tuple[Rule, ...] = ()
+    conditional: tuple[Rule, ...] = ()
     abuse: tuple[Rule, ...] = ()
     injection: tuple[Rule, ...] = ()
     hypothetical: tuple[Rule, ...] = ()
@@ -852,6 +857,15 @@ _REASONS = {
     "escalation_history": ("此前已反映问题{n}次仍未解决，请转人工处理", "complained {n} times before without a resolution; "
                            "hand over to a person"),
     "abuse": ("含有辱骂或人身攻击（{q}），请转人工处理", "abusive or insulting language ({q}); hand over to a person"),
+    "escalation_fraud": ("要求开具不实票据或其他违规操作（{q}），不能答应，请转人工处理",
+                         "asks for a false invoice or another rule-breaking arrangement ({q}); this cannot be agreed "
+                         "to, hand over to a person"),
+    "escalation_business": ("批量、批发或企业采购（{q}），知识库里没有相应价格和条件，请转人工处理",
+                            "bulk, wholesale or business purchase ({q}); the knowledge base has no prices or terms "
+                            "for it, hand over to a person"),
+    "escalation_compliance": ("询问认证、检测报告或功效/医疗类声明（{q}），知识库无法确认且涉及责任，请转人工处理",
+                              "asks about certification, test reports or health/medical claims ({q}); the knowledge "
+                              "base cannot confirm it and it carries liability, hand over to a person"),
 }
 
 
@@ -912,14 +926,53 @@ def is_complaint(text: str, rules: Rules | None = None) -> bool:
     return bool(rules.find("complaint", text) or upset_reasons(text, "en", rules))
 
 
+def _clause_before(text: str, start: int) -> str:
+    """The part of the clause around `start` that comes before it."""
+    left = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    return text[left:start]
+
+
+@functools.lru_cache(maxsize=256)
+def _ending(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """`pattern` anchored to the end of a text (trailing spaces allowed)."""
+    return re.compile(rf"(?:{pattern.pattern})\s*$", pattern.flags)
+
+
+def _negated(text: str, start: int, rules: Rules) -> bool:
+    """True when a negation (negation.txt) ends right before text[start:] in the same clause: 不用转人工."""
+    before = _clause_before(text, start)
+    return any(_ending(rule.pattern).search(before) for rule in rules.negation)
+
+
+def _conditional(text: str, start: int, rules: Rules) -> bool:
+    """True when a "what if" marker (conditional.txt) comes earlier in the same clause: 万一以后要找人工."""
+    return bool(rules.find("conditional", _clause_before(text, start)))
+
+
 def _safety_report(message: str, rules: Rules) -> str:
-    """The first safety word that reports something that happened (not a question or a prevention feature)."""
+    """The first safety word that reports something that happened (not a question, a "what if" or a prevention
+    feature)."""
     for _, m in rules.find("escalation_safety", message):
+        if _conditional(message, m.start(), rules):
+            continue
         clause = _clause_at(message, m.start(), m.end())
         reported = message[m.end():m.end() + 1] == "了"  # 烫伤了 / 漏电了: it happened
         if reported or not rules.find("hypothetical", clause):
             return m.group()
     return ""
+
+
+def _human_request(message: str, rules: Rules) -> str:
+    """The first request for a person that is neither negated (不用转人工 / no need for a human) nor hypothetical
+    (万一以后要找人工 / if I ever need a supervisor)."""
+    for _, m in rules.find("escalation_human", message):
+        if not _negated(message, m.start(), rules) and not _conditional(message, m.start(), rules):
+            return m.group()
+    return ""
+
+
+_ESCALATION_LISTS = ("escalation_legal", "escalation_safety", "escalation_human", "escalation_repeat", "abuse",
+                     "escalation_fraud", "escalation_compliance", "escalation_business")
 
 
 def escalation_reasons(message: str, history: Sequence[str] | None, lang: str,
@@ -931,8 +984,13 @@ def escalation_reasons(message: str, history: Sequence[str] | None, lang: str,
     """
     rules = rules or load_rules()
     reasons = []
-    for name in ("escalation_legal", "escalation_safety", "escalation_human", "escalation_repeat", "abuse"):
-        word = _safety_report(message, rules) if name == "escalation_safety" else rules.first(name, message)
+    for name in _ESCALATION_LISTS:
+        if name == "escalation_safety":
+            word = _safety_report(message, rules)
+        elif name == "escalation_human":
+            word = _human_request(message, rules)
+        else:
+            word = rules.first(name, message)
         if word:
             reasons.append(_say(_REASONS, name, lang, word))
     earlier = sum(is_complaint(h, rules) for h in history or ())

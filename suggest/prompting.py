@@ -33,6 +33,8 @@ DEFAULT_MAX_CHARS_PER_PASSAGE = 400
 MIN_CHARS_PER_PASSAGE = 80
 SHRINK_FACTOR = 0.75
 MAX_HISTORY_TURNS = 4
+# Conversation roles as the app records them → chat roles.
+CHAT_ROLES = {"customer": "user", "user": "user", "agent": "assistant", "assistant": "assistant"}
 ELLIPSIS = "…"
 
 KIND_LABELS = {
@@ -201,7 +203,8 @@ def build_prompt(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile
     lang = prompt_lang(lang)
     budget = n_ctx - max_new_tokens - SAFETY_TOKENS
     prefix = fixed_prefix(lang, shop)
-    turns = [{"role": t["role"], "content": t["content"]} for t in (history or [])][-MAX_HISTORY_TURNS:]
+    turns = [{"role": CHAT_ROLES.get(t.get("role", "customer"), "user"), "content": t.get("content", "")}
+             for t in (history or []) if t.get("content")][-MAX_HISTORY_TURNS:]
     used = list(hits[: max(0, max_passages)])
     chars = max_chars_per_passage
     msg = _clean(message.strip())

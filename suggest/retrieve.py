@@ -122,7 +122,7 @@ class Retriever:
         keyword: list[tuple[int, float]] = []
         if fusion != "dense":
             t2 = time.perf_counter()
-            keyword = self.index.keyword.search(tokenize(message), n_cand)
+            keyword = self.index.keyword.search(tokenize(message, query=True), n_cand)
             timings["keyword"] = (time.perf_counter() - t2) * 1000
         ps = self.passages
         ok = lambda i: window_state(ps[i], today) == "valid"  # noqa: E731

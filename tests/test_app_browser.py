@@ -103,14 +103,22 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         page.get_by_role("tab", name="Knowledge · 知识库").click()
         page.wait_for_function("document.querySelector('#sources-table').innerText.includes('faq/faq.csv')",
                                timeout=15_000)
-        (kb / "policies" / "gift.en.md").write_text("# Gift cards\nGift cards never expire.\n", encoding="utf-8")
-        page.click("#refresh-knowledge-btn")
+        upload = tmp_path / "to-upload" / "Gift Cards.md"
+        upload.parent.mkdir()
+        upload.write_text("# Gift cards\nGift cards never expire.\n", encoding="utf-8")
+        page.set_input_files("#upload-files input[type=file]", str(upload))
+        page.wait_for_timeout(500)
+        page.click("#upload-btn")
+        page.wait_for_function("document.querySelector('#knowledge-status').innerText.includes('saved')",
+                               timeout=15_000)
+        assert (kb / "Gift-Cards.md").read_text(encoding="utf-8").startswith("# Gift cards")
         page.wait_for_function("document.querySelector('#sources-table').innerText.includes('new (re-index')",
                                timeout=15_000)
         page.click("#reindex-btn")
         page.wait_for_function("document.querySelector('#knowledge-status').innerText.includes('re-indexed')",
                                timeout=60_000)
-        assert "policies/gift.en.md" in page.inner_text("#sources-table")
+        assert "Gift-Cards.md" in page.inner_text("#sources-table")
+        assert "re-index" not in page.inner_text("#sources-table")
         page.screenshot(path=str(artifacts / "knowledge.png"), full_page=True)
 
         # evaluation view: run the set, see metrics and both charts

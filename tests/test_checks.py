@@ -543,6 +543,8 @@ def test_escalation_category_caught(message, category):
     # safety words used figuratively, in questions or about normal use
     "This cover design sparked my interest, is it in stock?",
     "Looking for a gift with a creative spark",
+    "这款配色和北欧风碰撞出火花，还有货吗",
+    "我在超市看到你们的代理价格更低",  # a mention of a distributor, not a request to become one
     "I don't want to make a rash purchase, can I return it within 7 days?",
     "Is it a choking hazard for toddlers?",
     "这个加湿器会不会短路？",
@@ -671,7 +673,9 @@ def test_missing_rules_dir_is_a_user_error(tmp_path):
 def test_literal_ascii_entries_match_whole_words():
     rules = load_rules()
     assert rules.first("escalation_legal", "an issue") == ""
-    assert rules.first("escalation_legal", "我要找lawyer") == "lawyer"
+    assert rules.first("escalation_legal", "我要chargeback") == "chargeback"  # whole word next to CJK
+    assert rules.first("escalation_legal", "我要找lawyer") == "找lawyer"  # a lawyer counts only in a threat
+    assert rules.first("escalation_legal", "my friend is a lawyer") == ""
 
 
 # ------------------------------------------------------------------------------------------------ synthetic PII set
