@@ -1,2 +1,7 @@
-"""Pieces of the Gradio app (`app.py`): the feedback record, knowledge-folder edits, HTML rendering, the
-evaluation view's helpers and the service object the handlers call. Each module works without Gradio."""
+"""Pieces of the Gradio app (`app.py`).
+
+Without Gradio (plain functions, unit-tested): `feedback` (SQLite record, edit distance, promotion), `knowledge`
+(uploads, entries, tables of the knowledge folder), `render` (HTML of sources, drafts, warnings; UI texts),
+`evaluation` (runs, comparisons, charts) and `service` (the live Copilot, re-indexing, feedback actions).
+With Gradio: `ui` (shared helpers), `agent_view` and `admin_views` (the layouts and their handlers).
+"""

@@ -56,7 +56,7 @@ class CopilotService:
         self.eval_sets_dir = Path(eval_sets_dir)
         self.eval_runs_dir = Path(eval_runs_dir)
         self.feedback = fb.FeedbackStore(feedback_db, mask=mask)
-        self.export_dir = Path(tempfile.mkdtemp(prefix="copilot-exports-"))
+        self._export_dir: Path | None = None
         self.build = BuildState()
         self._copilot: Any = None
         self._build_lock = threading.Lock()
@@ -257,6 +257,22 @@ class CopilotService:
         else:
             self.reindex()
         return row
+
+    @property
+    def export_dir(self) -> Path:
+        """A private temporary folder for export files (made on first export; Gradio serves a copy)."""
+        if self._export_dir is None:
+            self._export_dir = Path(tempfile.mkdtemp(prefix="copilot-exports-"))
+        return self._export_dir
+
+    def close(self) -> None:
+        """Wait for a queued re-index and remove the export folder."""
+        import shutil
+
+        self.wait_for_background(60)
+        if self._export_dir is not None:
+            shutil.rmtree(self._export_dir, ignore_errors=True)
+            self._export_dir = None
 
     def export(self, kind: str) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")

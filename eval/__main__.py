@@ -554,7 +554,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.index)
     cases = load_eval_set(args.set)[: args.cases] if Path(args.set).is_file() else args.cases
-    result = run_bench(args.index, backends, threads, cases, settings)
+    result = run_bench(args.index, backends, threads, cases, settings,
+                       progress=lambda line: print(line, file=sys.stderr))
     if args.json:
         print_json(result)
     elif isinstance(result, dict) and isinstance(result.get("table"), str):

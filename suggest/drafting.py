@@ -10,6 +10,7 @@ Typical use by the pipeline:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
@@ -19,9 +20,10 @@ from suggest.prompting import Prompt, build_prompt, parse_citations, prompt_lang
 from suggest.settings import Settings, ShopProfile
 from suggest.types import Check, Draft, Hit
 
-SAVED_REPLY_KINDS = ("faq", "past_reply")
+SAVED_REPLY_KINDS = ("faq", "past_reply", "emergency")
 EMERGENCY_KIND = "emergency"
 DENSE_WEIGHT = 0.5  # saved-reply score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * question token overlap
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # Chat-template end markers, in case a server streams them as text.
 STOP_STRINGS = ["<|im_end|>", "<|endoftext|>"]
 # Openings that already greet: no greeting is added in front of them.
@@ -44,10 +46,14 @@ def token_overlap(message: str, question: str, tokenize: Callable[[str], list[st
 
 
 def saved_reply_score(message: str, hit: Hit, tokenize: Callable[[str], list[str]] | None = None) -> float:
-    """How well a stored FAQ/past reply answers `message` (0..1): dense cosine blended with the token overlap of
-    the message and the stored question. 0 for other kinds of passages."""
+    """How well a stored answer (FAQ, past reply or emergency entry) answers `message` (0..1): the dense cosine
+    blended with the token overlap of the message and the stored question. 0 for other kinds of passages, and 0
+    when the message carries a number the stored question does not (another size, amount or order: the stored
+    answer is about a different case)."""
     p = hit.passage
     if p.kind not in SAVED_REPLY_KINDS:
+        return 0.0
+    if set(_NUMBER.findall(message)) - set(_NUMBER.findall(p.question)):
         return 0.0
     overlap = token_overlap(message, p.question, tokenize) if p.question else 0.0
     dense = min(1.0, max(0.0, float(hit.dense_score)))
@@ -71,22 +77,17 @@ def _with_greeting(text: str, lang: str, shop: ShopProfile) -> str:
 
 def saved_reply(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile, threshold: float, *,
                 greet: bool = False, tokenize: Callable[[str], list[str]] | None = None) -> Draft | None:
-    """The stored answer of the best FAQ / past reply scoring at least `threshold`, in the message's language,
-    offered as-is (with the shop greeting in front when `greet`). A pinned emergency entry in that language
-    overrides the usual answers, so none is offered while one is among the hits (it wins when pinned)."""
+    """The stored answer of the best FAQ / past reply / emergency entry scoring at least `threshold`, in the
+    message's language, offered as-is (with the shop greeting in front when `greet`). While an emergency entry
+    is among the hits it overrides the usual answers, so only emergency entries are eligible then."""
     same_lang = [h for h in hits if h.passage.text.strip() and detect_language(h.passage.text) == lang]
-    emergencies = [h for h in same_lang if h.passage.kind == EMERGENCY_KIND]
-    if emergencies:
-        pinned = [h for h in emergencies if h.pinned]
-        if not pinned:
-            return None
-        best, best_score = pinned[0], 1.0
-    else:
-        scored = [(saved_reply_score(message, h, tokenize), h) for h in same_lang]
-        scored = [(s, h) for s, h in scored if s >= threshold]
-        if not scored:
-            return None
-        best_score, best = max(scored, key=lambda sh: sh[0])
+    if any(h.passage.kind == EMERGENCY_KIND for h in same_lang):
+        same_lang = [h for h in same_lang if h.passage.kind == EMERGENCY_KIND]
+    scored = [(saved_reply_score(message, h, tokenize), h) for h in same_lang]
+    scored = [(s, h) for s, h in scored if s >= threshold]
+    if not scored:
+        return None
+    best_score, best = max(scored, key=lambda sh: sh[0])
     text = best.passage.text.strip()
     if greet:
         text = _with_greeting(text, lang, shop)

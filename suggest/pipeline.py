@@ -128,6 +128,11 @@ class Copilot:
                 sug.errors.append(f"draft failed: {e}")
                 yield "error", str(e)
                 return
+            except Exception as e:  # noqa: BLE001 - a crashing backend must not take retrieval down with it
+                sug.errors.append(f"draft failed: the {self.settings.backend} backend crashed "
+                                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+                yield "error", sug.errors[-1]
+                return
             sug.timings_ms["generate" if not attempt else "regenerate"] = _ms(t_gen)
             model_draft.checks += check_draft(sug.message, model_draft.text, sug.hits, sug.language, self.shop,
                                               self.rules, analysis)

@@ -3,7 +3,6 @@ re-index, files outside the app refused, and 5 agents submitting at once (p95 la
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import statistics
 import threading
@@ -59,9 +58,8 @@ def running_app(root: Path, concurrency: int = 2, queue_size: int = 16, auth=Non
         launch(demo, port=port, prevent_thread_lock=True, quiet=True, auth=auth)
         yield demo, f"http://127.0.0.1:{port}/", kb
     finally:
-        demo.service.wait_for_background(60)
         demo.close()
-        shutil.rmtree(demo.service.export_dir, ignore_errors=True)
+        demo.service.close()
         if old_tmp is None:
             os.environ.pop("GRADIO_TEMP_DIR", None)
         else:

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 import app
+from app_parts.agent_view import agent_handlers
 from app_parts.service import CopilotService, ReindexCancelled
 from index.embed import HashEmbedder
 from suggest.backends import FakeGenerator, GeneratorError
@@ -113,7 +114,7 @@ def test_backend_crash_shows_an_error_and_keeps_sources_and_saved_reply(tmp_path
     service = make_service(tmp_path, kb, generator=FakeGenerator([error]), today=date(2026, 6, 1),
                            saved_reply_threshold=0.6)
     service.ensure_index()
-    handlers = app._agent_handlers(service)
+    handlers = agent_handlers(service)
     status, drafts, sources, reply, picker, state = _final(handlers["suggest"]("能开发票吗？", "", "auto", None))
     assert "error-box" in drafts and "src-card" in sources
     assert state["suggestion"]["errors"] and state["suggestion"]["hits"]
@@ -127,7 +128,7 @@ def test_backend_crash_shows_an_error_and_keeps_sources_and_saved_reply(tmp_path
 def test_agent_handlers_accept_and_reject(tmp_path, kb):
     service = make_service(tmp_path, kb)
     service.ensure_index()
-    h = app._agent_handlers(service)
+    h = agent_handlers(service)
     *_, reply, _, state = _final(h["suggest"]("Do you offer gift wrapping?", "", "auto", None))
     assert reply
     status, recent = h["accept"](reply + " Call 13812345678.", state)
@@ -137,6 +138,11 @@ def test_agent_handlers_accept_and_reject(tmp_path, kb):
     assert recent[0][2] == "rejected" and service.feedback.get(2)["reason"] == "Wrong tone — too formal"
     status, *_ = _final(h["suggest"]("", "", "auto", None))
     assert "empty" in status
+    path = service.export("csv")
+    assert path.is_file() and path.parent == service.export_dir and "accepted" in path.read_text("utf-8-sig")
+    assert service.export("jsonl").read_text("utf-8").count("\n") == 2
+    service.close()
+    assert not path.exists()
 
 
 def test_cli_options_and_warning(tmp_path, kb, monkeypatch, capsys):
@@ -159,6 +165,8 @@ def test_cli_options_and_warning(tmp_path, kb, monkeypatch, capsys):
     assert "WARNING" not in capsys.readouterr().err
     assert app.main(["--auth", "nopassword"]) == 2
     assert app.main(["--today", "someday"]) == 2
+    monkeypatch.setenv("COPILOT_PORT", "eighty")
+    assert app.main([]) == 2 and "COPILOT_PORT" in capsys.readouterr().err
 
 
 def test_auth_and_host_helpers():

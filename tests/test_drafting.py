@@ -51,11 +51,16 @@ def test_score_blends_dense_and_question_overlap():
     ("What colours does the kettle come in?", "en", [GIFT, PAST], None),  # nothing above the threshold
     ("Do you offer gift wrapping?", "en", [DOC], None),                  # docs are never saved replies
     ("Do you offer gift wrapping?", "en", [], None),
-    # A pinned emergency entry overrides the usual answer; an unpinned one blocks the fast path.
+    # While an emergency entry is among the hits it overrides the usual answers: only it may be offered.
     ("Do you offer gift wrapping?", "en", [GIFT, hit("em", "Gift wrapping is paused this week.", kind="emergency",
-                                                      pinned=True)], "em"),
-    ("Do you offer gift wrapping?", "en", [GIFT, hit("em", "Gift wrapping is paused this week.", kind="emergency")],
-     None),
+                                                      question="Do you offer gift wrapping this week", dense=0.7)], "em"),
+    ("Do you offer gift wrapping?", "en", [GIFT, hit("em", "Orders are delayed this week.", kind="emergency",
+                                                      question="are orders delayed", dense=0.2)], None),
+    # A number the stored question does not have means another case (size, amount, order).
+    ("I'm 185cm, which size?", "en", [hit("size", "Size L.", kind="past_reply", question="I'm 178cm, which size?",
+                                          dense=0.95)], None),
+    ("I'm 178cm, which size?", "en", [hit("size", "Size L.", kind="past_reply", question="I'm 178cm, which size?",
+                                          dense=0.95)], "size"),
 ])
 def test_saved_reply_selection(message, lang, hits, expected):
     draft = saved_reply(message, hits, lang, SHOP, THRESHOLD, tokenize=words)

@@ -271,3 +271,12 @@ def test_doctests_of_run_and_cli():
 
     for name in ("eval.run", "eval.__main__"):
         assert doctest.testmod(importlib.import_module(name)).failed == 0
+
+
+def test_bench_is_wired_to_eval_bench(index_dir, eval_set):
+    pytest.importorskip("eval.bench")
+    out = json.loads(run_cli("bench", "--index", str(index_dir), "--backends", "fake", "--threads", "1",
+                             "--cases", "2", "--set", str(eval_set), "--json").stdout)
+    assert out["cases"] == 2 and out["runs"][0]["backend"] == "fake"
+    proc = run_cli("bench", "--index", str(index_dir), "--backends", "nope", "--set", str(eval_set), check_rc=None)
+    assert_one_line_error(proc, "unknown backend")

@@ -1,0 +1,230 @@
+"""The agent desk: message (+ earlier turns) → the saved reply at once and the model draft streaming, sources
+with citations, warnings under their sentence, escalation banner, editable reply, Accept (records feedback and
+copies the text), Regenerate, Reject with a reason; UI text follows the message language or the switch."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import gradio as gr
+
+from app_parts.render import (COPY_JS, REJECT_REASONS, TEXT, drafts_html, escalation_html, sources_html,
+                              status_html, t)
+from app_parts.service import CopilotService
+from app_parts.ui import LIGHT, MAX_REPLY_CHARS, err, short, time_str, ui_lang
+from suggest.errors import UserError
+
+MAX_NOTE_CHARS = 500
+STREAM_EVERY_S = 0.08  # at most ~12 page updates a second while the model streams
+RECENT_HEADERS = ["#", "time", "status", "message", "final reply", "edits"]
+
+
+def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
+    """The agent view's handlers (plain functions over the service, kept apart from the layout)."""
+
+    def recent_rows() -> list[list[Any]]:
+        return [[r["id"], time_str(r["created_at"])[11:], r["status"], short(r["message"], 40),
+                 short(r["final_text"] or r["reason"], 60), "" if r["edit_distance"] is None else r["edit_distance"]]
+                for r in service.feedback.recent(5)]
+
+    def suggest(message: str, history: str, ui_choice: str, _state: dict | None):
+        """Generator: yields (banner, status, drafts, sources, reply, draft picker, state) as events arrive."""
+        lang = ui_lang(ui_choice, None)
+        try:
+            text, turns = service.validate(message, history)
+            copilot = service.copilot
+        except UserError as e:
+            yield (status_html(lang, note=str(e), level="error"), gr.update(), gr.update(), gr.update(),
+                   gr.update(), _state)
+            return
+        state: dict[str, Any] = {"message": text, "history": turns, "suggestion": None, "origin": "",
+                                 "draft_text": "", "drafts": [], "shown_at": None, "lang": lang}
+        sug = None
+        stream_text: str | None = None
+        retry: list[str] = []
+        errors: list[str] = []
+        reply, origin = "", ""
+        last = 0.0
+
+        def view(final: bool = False):
+            d = sug.to_dict() if sug is not None else {"hits": [], "drafts": [], "message_checks": []}
+            drafts = d["drafts"]
+            cited = {c for x in drafts for c in x.get("citations", [])}
+            ui = ui_lang(ui_choice, sug.language if sug is not None else None)
+            state.update(lang=ui, origin=origin, draft_text=reply if not final else state.get("draft_text", reply),
+                         drafts=[{"origin": x["origin"], "text": x["text"]} for x in drafts])
+            labels = [t(ui, x["origin"]) for x in drafts]
+            picked = next((i for i, x in enumerate(drafts) if x["origin"] == origin), None)
+            picker = gr.update(choices=[(lab, i) for i, lab in enumerate(labels)], value=picked,
+                               visible=len(drafts) > 1)
+            return (status_html(ui, d.get("timings_ms") if final else None,
+                                "" if not final else ("; ".join(errors) if errors else ""),
+                                "error" if errors else ""),
+                    drafts_html(drafts, d["hits"], ui, stream_text=stream_text, retry=retry, errors=errors,
+                                message_checks=d.get("message_checks", []),
+                                banner=escalation_html(bool(d.get("escalate")), d.get("escalation_reasons", []), ui)),
+                    sources_html(d["hits"], ui, text, cited),
+                    reply, picker, state)
+
+        events = copilot.run(text, today=service.today(), history=turns or None)
+        try:
+            for kind, payload in events:
+                if kind == "hits":
+                    sug = payload
+                    state["suggestion"] = sug.to_dict()
+                    yield view()
+                elif kind == "draft":
+                    if payload.origin == "model":
+                        stream_text = None
+                    if not origin or (origin == "model" and payload.origin == "model"):
+                        reply, origin = payload.text, payload.origin
+                    yield view()
+                elif kind == "token":
+                    stream_text = (stream_text or "") + payload
+                    if origin in ("", "model"):
+                        reply, origin = stream_text, "model"
+                    if time.perf_counter() - last >= STREAM_EVERY_S:
+                        last = time.perf_counter()
+                        yield view()
+                elif kind == "restart":
+                    retry = list(payload or [])
+                    stream_text = ""
+                    if origin == "model":
+                        reply = ""
+                elif kind == "error":
+                    errors.append(str(payload))
+                    stream_text = None
+                elif kind == "done":
+                    sug = payload
+        except UserError as e:
+            errors.append(str(e))
+            stream_text = None
+        except Exception as e:  # noqa: BLE001 - a backend crash must not take the sources and saved reply away
+            errors.append(f"{type(e).__name__}: {e}")
+            stream_text = None
+        if sug is None:
+            yield (status_html(lang, note="; ".join(errors), level="error"), gr.update(), gr.update(),
+                   gr.update(), gr.update(), _state)
+            return
+        if errors and origin == "model":  # a half-written draft is not a starting point
+            first = sug.drafts[0] if sug.drafts else None
+            reply, origin = (first.text, first.origin) if first else ("", "")
+        if errors and not any(e in sug.errors for e in errors):
+            sug.errors.extend(errors)
+        state["suggestion"] = sug.to_dict()
+        state["draft_text"] = reply
+        state["shown_at"] = time.time()
+        yield view(final=True)
+
+    def pick(index: int | None, state: dict | None):
+        if state is None or index is None or not (0 <= int(index) < len(state.get("drafts", []))):
+            return gr.update(), state
+        d = state["drafts"][int(index)]
+        state = {**state, "origin": d["origin"], "draft_text": d["text"]}
+        return d["text"], state
+
+    def accept(reply: str, state: dict | None):
+        lang = (state or {}).get("lang", "en")
+        reply = (reply or "").strip()
+        if not reply:
+            raise gr.Error("The reply is empty; write or pick a reply before accepting."
+                           if lang == "en" else "回复为空，请先填写或选择回复。", print_exception=False)
+        if len(reply) > MAX_REPLY_CHARS:
+            raise gr.Error(f"The reply is longer than {MAX_REPLY_CHARS} characters.", print_exception=False)
+        try:
+            checks, _, _ = service.copilot.check(state["message"], reply, today=service.today(),
+                                                 history=state.get("history")) if state else ([], False, [])
+            rid = service.record(status="accepted", state=state or {}, final_text=reply,
+                                 checks=[c.to_dict() for c in checks])
+        except UserError as e:
+            raise err(e) from None
+        dist = service.feedback.get(rid)["edit_distance"]
+        warn = [c.message for c in checks if c.severity in ("error", "warning")]
+        note = t(lang, "accepted", id=rid, dist=dist if dist is not None else "–")
+        if warn:
+            note += " ⚠ " + "; ".join(warn[:3])
+        return status_html(lang, (state or {}).get("suggestion", {}).get("timings_ms"), note,
+                           "error" if warn else "ok"), recent_rows()
+
+    def reject(reason: str, note: str, state: dict | None):
+        lang = (state or {}).get("lang", "en")
+        text = " — ".join(x for x in ((reason or "").strip(), (note or "").strip()[:MAX_NOTE_CHARS]) if x)
+        try:
+            rid = service.record(status="rejected", state=state or {}, reason=text or "unspecified")
+        except UserError as e:
+            raise err(e) from None
+        return status_html(lang, None, t(lang, "rejected", id=rid), "ok"), recent_rows()
+
+    def clear():
+        return ("", "", "", drafts_html([], [], "en"), sources_html([], "en"), "",
+                gr.update(choices=[], value=None, visible=False), None)
+
+    def relabel(ui_choice: str, state: dict | None):
+        lang = ui_lang(ui_choice, (state or {}).get("lang"))
+        reasons = REJECT_REASONS[lang]
+        return (gr.update(label=t(lang, "message"), placeholder=t(lang, "message_ph")),
+                gr.update(label=t(lang, "history")),
+                gr.update(label=t(lang, "reply")), gr.update(value=t(lang, "suggest")),
+                gr.update(value=t(lang, "regenerate")), gr.update(value=t(lang, "clear")),
+                gr.update(value="✓ " + t(lang, "accept")), gr.update(value=t(lang, "reject")),
+                gr.update(label=t(lang, "reject_reason"), choices=reasons, value=reasons[0]),
+                gr.update(label=t(lang, "reject_note")), gr.update(label=t(lang, "use_draft")),
+                gr.update(label=t(lang, "recent")))
+
+    return {"suggest": suggest, "pick": pick, "accept": accept, "reject": reject, "clear": clear,
+            "relabel": relabel, "recent_rows": recent_rows}
+
+
+def agent_view(service: CopilotService, concurrency: int) -> list[tuple[Any, Any, Any]]:
+    h = agent_handlers(service)
+    s = service.settings
+    en = TEXT["en"]
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=6, min_width=420):
+            message = gr.Textbox(label=en["message"], placeholder=en["message_ph"], lines=4, max_lines=10,
+                                 max_length=s.max_message_chars, elem_id="message-box", autofocus=True)
+            with gr.Accordion(en["history"], open=False) as hist_acc:
+                history = gr.Textbox(show_label=False, placeholder=en["history_ph"], lines=4, max_lines=12,
+                                     max_length=4 * s.max_message_chars, elem_id="history-box")
+            with gr.Row():
+                suggest_btn = gr.Button(en["suggest"], variant="primary", elem_id="suggest-btn", scale=3)
+                regen_btn = gr.Button(en["regenerate"], elem_id="regenerate-btn", scale=2)
+                clear_btn = gr.Button(en["clear"], elem_id="clear-btn", scale=1, variant="secondary")
+            drafts = gr.HTML(drafts_html([], [], "en"), elem_id="drafts-panel")
+            pick = gr.Radio(choices=[], label=en["use_draft"], type="value", visible=False, elem_id="draft-pick")
+            reply = gr.Textbox(label=en["reply"], lines=6, max_lines=16, max_length=MAX_REPLY_CHARS,
+                               elem_id="reply-box", interactive=True)
+            with gr.Row():
+                accept_btn = gr.Button("✓ " + en["accept"], variant="primary", elem_id="accept-btn", scale=2)
+                reject_btn = gr.Button(en["reject"], variant="stop", elem_id="reject-btn", scale=1)
+            status = gr.HTML("", elem_id="agent-status")
+            with gr.Row():
+                reason = gr.Dropdown(REJECT_REASONS["en"], value=REJECT_REASONS["en"][0], label=en["reject_reason"],
+                                     scale=2, elem_id="reject-reason")
+                note = gr.Textbox(label=en["reject_note"], max_length=MAX_NOTE_CHARS, scale=3, elem_id="reject-note")
+        with gr.Column(scale=5, min_width=360):
+            with gr.Row():
+                ui_choice = gr.Radio([("Auto", "auto"), ("中文", "zh"), ("English", "en")], value="auto",
+                                     label="UI language / 界面语言", elem_id="ui-lang", scale=1)
+            sources = gr.HTML(sources_html([], "en"), elem_id="sources-panel")
+            recent = gr.Dataframe(headers=RECENT_HEADERS, value=h["recent_rows"](), label=en["recent"],
+                                  interactive=False, wrap=True, elem_id="recent-feedback", max_height=260,
+                                  column_widths=["7%", "13%", "13%", "27%", "28%", "12%"])
+    state = gr.State(None)
+
+    outputs = [status, drafts, sources, reply, pick, state]
+    labelled = [message, hist_acc, reply, suggest_btn, regen_btn, clear_btn, accept_btn, reject_btn, reason, note,
+                pick, recent]
+    model_kw = {"concurrency_id": "model", "concurrency_limit": concurrency, "api_visibility": "private",
+                "show_progress": "minimal", "show_progress_on": [drafts]}
+    for trigger, name in ((suggest_btn.click, "agent_suggest"), (regen_btn.click, "agent_regenerate")):
+        trigger(h["suggest"], [message, history, ui_choice, state], outputs, api_name=name, **model_kw).then(
+            h["relabel"], [ui_choice, state], labelled, api_visibility="private", queue=False)
+    pick.input(h["pick"], [pick, state], [reply, state], **LIGHT)
+    accept_btn.click(None, [reply], None, js=COPY_JS, api_visibility="private", queue=False)
+    accept_btn.click(h["accept"], [reply, state], [status, recent], **LIGHT)
+    reject_btn.click(h["reject"], [reason, note, state], [status, recent], **LIGHT)
+    clear_btn.click(h["clear"], None, [message, history, status, drafts, sources, reply, pick, state],
+                    api_visibility="private", queue=False)
+    ui_choice.change(h["relabel"], [ui_choice, state], labelled, api_visibility="private", queue=False)
+    return [(h["recent_rows"], None, recent)]
