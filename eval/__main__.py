@@ -429,7 +429,7 @@ def speed_eval(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from index.build import build_index
-    from index.embed import get_embedder
+    from index.embed import embedder_for
     from suggest.retrieve import Retriever
     from suggest.settings import load_settings
 
@@ -437,11 +437,13 @@ def speed_eval(args: argparse.Namespace) -> dict[str, Any]:
     today = parse_today(args.today)
     knowledge = Path(args.knowledge)
     settings = load_settings(knowledge, dense_index=args.dense_index)
-    embedder = get_embedder(settings.embed_model, threads[0], settings.embed_batch_size)
+    embedder = embedder_for(settings)  # the shipped embedder (its passage and query token limits)
     out: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "faiss": faiss.__version__,
                     "load_average_1m_at_start": round(os.getloadavg()[0], 2)},
         "embedding_model": embedder.model_id, "fusion": settings.fusion, "top_k": settings.top_k,
+        "embed_max_tokens": getattr(settings, "embed_max_tokens", None),
+        "query_max_tokens": getattr(settings, "query_max_tokens", None),
         "notes": []}
     embedder.encode(["warm-up", "预热"])
     with tempfile.TemporaryDirectory(prefix="eval-speed-") as tmp:
@@ -506,7 +508,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
     m = result["machine"]
     print(f"machine: {m['cpus']} CPUs, torch {m['torch']}, faiss {m['faiss']}, load average (1 min) "
           f"{m['load_average_1m_at_start']} at start, {m['load_average_1m_at_end']} at end; embedding "
-          f"{result['embedding_model']}; fusion {result['fusion']}, top {result['top_k']}")
+          f"{result['embedding_model']} (passages cut at {result['embed_max_tokens']} tokens, queries at "
+          f"{result['query_max_tokens']}); fusion {result['fusion']}, top {result['top_k']}")
     rows = []
     for label, key in (("demo index", "demo_retrieval"), ("synthetic index", "synthetic_retrieval")):
         if key not in result:

@@ -15,12 +15,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 from index.embed import Embedder
 from suggest.backends import Generator, GeneratorError, check_backend_name, get_generator
-from suggest.checks import Rules, analyse_message, check_draft, load_rules
+from suggest.checks import INJECTION_FLAGS, Rules, analyse_message, check_draft, load_rules
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
 from suggest.errors import UserError
 from suggest.retrieve import Retriever
 from suggest.settings import Settings, ShopProfile, load_settings, load_shop
-from suggest.types import Check, Draft, Suggestion
+from suggest.types import Check, Draft, Hit, Suggestion
 
 Event = tuple[str, Any]
 Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}
@@ -28,6 +28,12 @@ Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
+
+
+def usable(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits that may feed a draft: passages flagged at index time as planted instructions never do
+    (they are still shown to the agent, with their flag)."""
+    return [h for h in hits if not INJECTION_FLAGS.intersection(h.passage.flags)]
 
 
 def problems_of(checks: Sequence[Check]) -> list[str]:
@@ -95,7 +101,7 @@ class Copilot:
             sug.timings_ms["total"] = _ms(t0)
             yield "done", sug
             return
-        saved = saved_reply(message, hits, lang, self.shop, self.settings.saved_reply_threshold)
+        saved = saved_reply(message, usable(hits), lang, self.shop, self.settings.saved_reply_threshold)
         if saved is not None:
             saved.checks += check_draft(message, saved.text, hits, lang, self.shop, self.rules, analysis)
             sug.drafts.append(saved)
@@ -114,7 +120,7 @@ class Copilot:
             t_gen = time.perf_counter()
             try:
                 generator = self.get_generator()
-                stream = stream_model_draft(sug.message, sug.hits, sug.language, self.shop, self.settings,
+                stream = stream_model_draft(sug.message, usable(sug.hits), sug.language, self.shop, self.settings,
                                             generator, history=history, upset=analysis.upset, problems=problems)
                 if attempt:
                     yield "restart", problems
