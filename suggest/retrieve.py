@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import DEFAULT_MODEL_ID, Embedder, embedder_for
+from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import tokenize
 from index.store import StoredIndex, load_index
 from suggest.errors import UserError
@@ -77,7 +77,7 @@ class Retriever:
         import faiss
 
         faiss.omp_set_num_threads(max(1, settings.faiss_threads))
-        expected = embedder.model_id if embedder else (settings.embed_model or DEFAULT_MODEL_ID)
+        expected = embedder.model_id if embedder else embedder_id(settings)
         index = load_index(index_dir, expect_model=expected)
         tokenize("预热")  # load jieba's dictionary now, not on the first customer message
         embedder = embedder or embedder_for(settings)
