@@ -581,6 +581,31 @@ def cmd_pii(args: argparse.Namespace) -> int:
     return pii_synth.main(["--n", str(args.n), "--seed", str(args.seed)] + (["--json"] if args.json else []))
 
 
+def cmd_saved(args: argparse.Namespace) -> int:
+    """Coverage and precision of the saved-reply fast path per threshold (eval.calibrate)."""
+    from eval.calibrate import best_saved_replies, sweep
+    from eval.run import load_eval_set
+    from suggest.pipeline import Copilot
+
+    cases = load_eval_set(args.set)
+    copilot = Copilot.open(args.index)
+    records = best_saved_replies(cases, copilot, parse_today(args.today))
+    result = {"cases": len(records), "current_threshold": copilot.settings.saved_reply_threshold,
+              "overall": sweep(records),
+              "by_language": {lang: sweep([r for r in records if r["lang"] == lang]) for lang in ("en", "zh")}}
+    if args.json:
+        print_json(result)
+        return EXIT_OK
+    print(f"saved-reply fast path on {args.set}: {len(records)} non-escalation cases "
+          f"(current threshold {result['current_threshold']})")
+    print(f"{'threshold':>9}  {'scope':<5} {'offered':>7} {'coverage':>8} {'precision':>9}")
+    for scope, rows in [("all", result["overall"]), *result["by_language"].items()]:
+        for row in rows:
+            precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
+            print(f"{row['threshold']:>9.2f}  {scope:<5} {row['offered']:>7} {row['coverage']:>8.3f} {precision:>9}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------- parser
 
 
@@ -588,7 +613,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     ap = argparse.ArgumentParser(prog="python -m eval", epilog=EPILOG, formatter_class=fmt,
                                  description="Benchmark the copilot: retrieval, drafts, checks and speed.")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="{run,compare,bitext,speed,bench,pii}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="{run,compare,bitext,speed,bench,saved,pii}")
 
     r = sub.add_parser("run", help="score an eval set (DESIGN §4 metrics)", epilog=EPILOG, formatter_class=fmt,
                        description="Answer every case of EVAL_SET with the copilot and print the metrics.")
@@ -661,6 +686,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--set", default=str(DEFAULT_SET), metavar="SET.jsonl", help="where the messages come from")
     g.add_argument("--json", action="store_true", help="print one JSON object")
     g.set_defaults(func=cmd_bench)
+
+    v = sub.add_parser("saved", help="calibrate the saved-reply threshold: coverage and precision",
+                       epilog=EPILOG, formatter_class=fmt)
+    v.add_argument("--index", required=True, metavar="INDEX_DIR", help="index folder")
+    v.add_argument("--set", default=str(DEFAULT_SET), metavar="SET.jsonl", help="eval set (default: the demo set)")
+    v.add_argument("--today", metavar="YYYY-MM-DD", help="judge validity windows on this day (default: today)")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.set_defaults(func=cmd_saved)
 
     p = sub.add_parser("pii", help="personal-data masking rate on a synthetic set", epilog=EPILOG,
                        formatter_class=fmt)

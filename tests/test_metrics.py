@@ -281,3 +281,16 @@ def test_summarise_design_keys():
 def test_summarise_with_drafts_forced_on_empty():
     s = summarise([_case("en", [], [], 1.0)], with_drafts=True)
     assert s["drafted_cases"] == 0 and s["must_mention_rate"] is None and s["first_token_ms"]["p50"] is None
+
+
+def test_saved_reply_sweep_counts_coverage_and_precision():
+    from eval.calibrate import sweep
+
+    records = [{"score": 1.0, "right": True}, {"score": 0.7, "right": True}, {"score": 0.62, "right": False},
+               {"score": None, "right": False}]
+    assert sweep(records, [0.6, 0.65, 0.95]) == [
+        {"threshold": 0.6, "offered": 3, "coverage": 0.75, "precision": 0.667},
+        {"threshold": 0.65, "offered": 2, "coverage": 0.5, "precision": 1.0},
+        {"threshold": 0.95, "offered": 1, "coverage": 0.25, "precision": 1.0},
+    ]
+    assert sweep([], [0.5]) == [{"threshold": 0.5, "offered": 0, "coverage": 0.0, "precision": None}]
