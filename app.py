@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -257,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Index ready: {summary['passages']} passages from {summary['files']} files in "
                   f"{summary['seconds']:.1f} s.", file=sys.stderr)
         demo = create_app(service, concurrency=args.concurrency, queue_size=args.queue_size)
+        threading.Thread(target=service.warm_up, name="model-warm-up", daemon=True).start()
         launch(demo, host=args.host, port=args.port, auth=auth)
         return 0
 

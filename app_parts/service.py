@@ -6,6 +6,7 @@ cancelled build leaves the previous index folder (atomic swap in `index.build`) 
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
@@ -87,6 +88,21 @@ class CopilotService:
                 raise UserError(f"no index at {self.index_dir} yet; build it from {self.knowledge_dir} first")
             self.open()
         return self._copilot
+
+    def warm_up(self) -> None:
+        """Load the generator and run the fixed system prompt once, so the first agent's first token does not
+        pay for the model load (seconds). Failures are left for the first real request to report."""
+        from dataclasses import replace
+
+        from suggest.drafting import stream_model_draft
+
+        try:
+            copilot = self.copilot
+            one_token = replace(copilot.settings, max_new_tokens=1)
+            for _ in stream_model_draft("你好", [], "zh", copilot.shop, one_token, copilot.get_generator()):
+                pass
+        except Exception as e:  # noqa: BLE001 - best effort: the page shows real errors per request
+            print(f"note: model warm-up failed ({type(e).__name__}: {e}); drafts will report it", file=sys.stderr)
 
     def ensure_index(self, progress: Progress | None = None) -> dict[str, Any] | None:
         """Build the index when there is none (first start); returns the build summary or None."""

@@ -175,3 +175,14 @@ def test_auth_and_host_helpers():
         app.parse_auth(":x")
     assert app.is_loopback("127.0.0.1") and app.is_loopback("::1") and app.is_loopback("localhost")
     assert not app.is_loopback("0.0.0.0") and not app.is_loopback("192.168.1.5")
+
+
+def test_warm_up_runs_the_system_prompt_once_and_never_raises(tmp_path, kb, capsys):
+    gen = FakeGenerator(["好"])
+    service = make_service(tmp_path, kb, generator=gen)
+    service.ensure_index()
+    service.warm_up()
+    assert len(gen.calls) == 1 and gen.calls[0][0]["role"] == "system"
+    broken = make_service(tmp_path, kb, generator=FakeGenerator(["x"], raise_after=0, error=RuntimeError("no model")))
+    broken.warm_up()  # reported, not raised
+    assert "model warm-up failed" in capsys.readouterr().err
