@@ -90,17 +90,13 @@ class CopilotService:
         return self._copilot
 
     def warm_up(self) -> None:
-        """Load the generator and run the fixed system prompt once, so the first agent's first token does not
-        pay for the model load (seconds). Failures are left for the first real request to report."""
-        from dataclasses import replace
-
-        from suggest.drafting import stream_model_draft
+        """Load the generator and run each language's fixed prompt prefix once, so the first agent's first
+        token does not pay for the model load. Failures are left for the first real request to report."""
+        from suggest.drafting import warm_up
 
         try:
             copilot = self.copilot
-            one_token = replace(copilot.settings, max_new_tokens=1)
-            for _ in stream_model_draft("你好", [], "zh", copilot.shop, one_token, copilot.get_generator()):
-                pass
+            warm_up(copilot.get_generator(), copilot.shop)
         except Exception as e:  # noqa: BLE001 - best effort: the page shows real errors per request
             print(f"note: model warm-up failed ({type(e).__name__}: {e}); drafts will report it", file=sys.stderr)
 

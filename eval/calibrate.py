@@ -13,7 +13,7 @@ from eval.metrics import is_gold, mention_rate, violations
 from suggest.drafting import saved_reply, saved_reply_score
 from suggest.pipeline import Copilot, usable
 
-THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9)
 
 
 def best_saved_replies(cases: Sequence[dict[str, Any]], copilot: Copilot, today: date) -> list[dict[str, Any]]:
@@ -28,7 +28,7 @@ def best_saved_replies(cases: Sequence[dict[str, Any]], copilot: Copilot, today:
             out.append({"id": case["id"], "lang": lang, "score": None, "right": False})
             continue
         source = next(h for h in hits if h.id == draft.source_id)
-        score = 1.0 if source.pinned else saved_reply_score(case["question"], source)
+        score = saved_reply_score(case["question"], source)
         right = (is_gold(source, case.get("gold_sources") or [])
                  and (mention_rate(draft.text, case.get("must_mention") or []) in (None, 1.0))
                  and not violations(draft.text, case.get("must_not_mention") or []))

@@ -29,6 +29,11 @@ Messages = list[dict[str, str]]
 INSTALL_HINT = "pip install -r requirements.txt"
 HTTP_CONNECT_TIMEOUT_S = 10.0
 HTTP_ERROR_SNIPPET_CHARS = 200
+# Mild penalty on tokens repeated within llama.cpp's last 64: without it the 0.5B model sometimes loops on one
+# sentence until max_new_tokens. Not used with transformers, whose penalty covers the whole prompt and so
+# discourages copying facts from the passages (measured: a wrong, uncited reply); an OpenAI-compatible server
+# keeps its own sampling defaults.
+REPEAT_PENALTY = 1.1
 LLAMA_SLOTS = 2  # llama.cpp contexts kept warm: one per distinct system prompt (shop language)
 FAKE_DEFAULT_REPLY = "Thanks for your message, we will check and get back to you [1]."
 
@@ -197,7 +202,8 @@ class LlamaCppGenerator:
             llm = self._slot(messages)
             try:
                 chunks = llm.create_chat_completion(messages=messages, stream=True, max_tokens=max_new_tokens,
-                                                    temperature=temperature, stop=stop or None)
+                                                    temperature=temperature, stop=stop or None,
+                                                    repeat_penalty=REPEAT_PENALTY)
                 for chunk in chunks:
                     piece = chunk["choices"][0].get("delta", {}).get("content")
                     if piece:

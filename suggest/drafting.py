@@ -22,7 +22,11 @@ from suggest.types import Check, Draft, Hit
 
 SAVED_REPLY_KINDS = ("faq", "past_reply", "emergency")
 EMERGENCY_KIND = "emergency"
-DENSE_WEIGHT = 0.5  # saved-reply score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * question token overlap
+# Saved-reply score = w * cosine + (1 - w) * question token overlap, w by message language: the default embedding
+# model is English-trained, so between Chinese texts its cosine says little (unrelated Chinese questions score
+# ~0.67) and the jieba token overlap carries more weight. On the demo eval set this lifted the coverage at 100%
+# precision from 3 to 9 of 158 cases (threshold 0.5; 0.6 gives 3 of 3 either way).
+DENSE_WEIGHT = {"en": 0.5, "zh": 0.25}
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # Chat-template end markers, in case a server streams them as text.
 STOP_STRINGS = ["<|im_end|>", "<|endoftext|>"]
@@ -47,7 +51,7 @@ def token_overlap(message: str, question: str, tokenize: Callable[[str], list[st
 
 def saved_reply_score(message: str, hit: Hit, tokenize: Callable[[str], list[str]] | None = None) -> float:
     """How well a stored answer (FAQ, past reply or emergency entry) answers `message` (0..1): the dense cosine
-    blended with the token overlap of the message and the stored question. 0 for other kinds of passages, and 0
+    blended with the token overlap (Dice) of the message and the stored question (see DENSE_WEIGHT). 0 for other kinds of passages, and 0
     when the message carries a number the stored question does not (another size, amount or order: the stored
     answer is about a different case)."""
     p = hit.passage
@@ -57,7 +61,8 @@ def saved_reply_score(message: str, hit: Hit, tokenize: Callable[[str], list[str
         return 0.0
     overlap = token_overlap(message, p.question, tokenize) if p.question else 0.0
     dense = min(1.0, max(0.0, float(hit.dense_score)))
-    return DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * overlap
+    w = DENSE_WEIGHT.get(detect_language(message), DENSE_WEIGHT["en"])
+    return w * dense + (1 - w) * overlap
 
 
 def greeting(lang: str, shop: ShopProfile) -> str:

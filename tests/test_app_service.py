@@ -182,7 +182,7 @@ def test_warm_up_runs_the_system_prompt_once_and_never_raises(tmp_path, kb, caps
     service = make_service(tmp_path, kb, generator=gen)
     service.ensure_index()
     service.warm_up()
-    assert len(gen.calls) == 1 and gen.calls[0][0]["role"] == "system"
+    assert len(gen.calls) == 2 and all(call[0]["role"] == "system" for call in gen.calls)  # zh and en prefixes
     broken = make_service(tmp_path, kb, generator=FakeGenerator(["x"], raise_after=0, error=RuntimeError("no model")))
     broken.warm_up()  # reported, not raised
     assert "model warm-up failed" in capsys.readouterr().err
