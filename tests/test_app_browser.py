@@ -74,8 +74,11 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         # English question with the button; the UI switches back to English
         page.fill("#message-box textarea", "Do you offer gift wrapping?")
         page.click("#suggest-btn")
-        page.wait_for_function("document.querySelector('#reply-box textarea').value.includes('Orders over')",
+        # the saved FAQ answer fills the reply box at once; the model draft streams in beside it
+        page.wait_for_function("document.querySelector('#reply-box textarea').value.includes('gift wrapping')",
                                timeout=30_000)
+        page.wait_for_function("[...document.querySelectorAll('#drafts-panel .draft-card.origin-model')]"
+                               ".some(c => c.innerText.includes('Orders over'))", timeout=30_000)
         page.wait_for_function("document.querySelector('#reply-box').innerText.includes('Reply to send')",
                                timeout=10_000)
         assert "faq/faq.csv" in page.inner_text("#sources-panel")
