@@ -10,6 +10,7 @@ import importlib.metadata
 import os
 import re
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
@@ -70,7 +71,10 @@ class SentenceTransformerEmbedder:
         if quantize == "int8":
             # Dynamic int8 Linear layers: 3x faster embedding on these CPUs, same hybrid recall@5 on the demo set
             # (README, "Embedding speed"). Part of the model id, so an index and its queries always agree.
-            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():  # torch announces a future move of this API to torchao
+                warnings.simplefilter("ignore")
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear},
+                                                                    dtype=torch.qint8)
             self.model_id += "+int8"
         elif quantize not in ("", "none"):
             raise UserError(f"unknown embed_quantize {quantize!r}; valid: int8, none")
