@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from index.embed import Embedder, embedder_for
+from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import KeywordIndex, passage_tokens
 from index.loaders import FileProblem, LoadedFile, list_files, load_file
 from index.store import FORMAT_VERSION, StoredIndex, load_index, read_manifest, staging_dir, swap_in, write_index
@@ -52,7 +52,7 @@ def embedding_text(p: Passage) -> str:
     return f"{head}\n{p.text}" if head else p.text
 
 
-def _previous(index_dir: Path, embedder: Embedder, settings: Settings) -> tuple[StoredIndex | None, str]:
+def _previous(index_dir: Path, model_id: str, settings: Settings) -> tuple[StoredIndex | None, str]:
     """The existing index when it can be reused, else None with the reason for a full rebuild."""
     if not index_dir.exists():
         return None, "new index"
@@ -66,8 +66,8 @@ def _previous(index_dir: Path, embedder: Embedder, settings: Settings) -> tuple[
     except UserError as e:
         return None, f"previous index not reusable ({e})"
     m = old.manifest
-    if m.get("embedding_model") != embedder.model_id:
-        return None, f"embedding model changed from {m.get('embedding_model')} to {embedder.model_id}"
+    if m.get("embedding_model") != model_id:
+        return None, f"embedding model changed from {m.get('embedding_model')} to {model_id}"
     if m.get("chunk_max_chars") != settings.chunk_max_chars:
         return None, "chunk size changed"
     if m.get("embed_max_tokens") != settings.embed_max_tokens:
@@ -137,8 +137,8 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     files, problems = list_files(root)
     if not files:
         raise UserError(f"knowledge folder {root} has no .md, .txt, .csv or .jsonl files; add some and build again")
-    embedder = embedder or embedder_for(settings)
-    old, why_full = _previous(index_dir, embedder, settings)
+    model_id = embedder.model_id if embedder else embedder_id(settings)
+    old, why_full = _previous(index_dir, model_id, settings)
     summary = BuildSummary(files=len(files), problems=problems, full_rebuild=old is None)
 
     old_by_source: dict[str, list[int]] = {}
@@ -182,9 +182,15 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     _flag(passages)
     to_embed = [p for p, r in zip(passages, reuse_rows) if r < 0]
     t_embed = time.perf_counter()
-    new_vectors = _embed(embedder, to_embed, settings.embed_batch_size, progress)
+    if to_embed or old is None:  # the model loads (seconds) only when something needs embedding
+        embedder = embedder or embedder_for(settings)
+        dim = embedder.dim
+        new_vectors = _embed(embedder, to_embed, settings.embed_batch_size, progress)
+    else:
+        dim = int(old.manifest["dimension"])
+        new_vectors = np.zeros((0, dim), dtype=np.float32)
     summary.embed_seconds = time.perf_counter() - t_embed
-    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    vectors = np.zeros((len(passages), dim), dtype=np.float32)
     new_iter = iter(new_vectors)
     for row, r in enumerate(reuse_rows):
         vectors[row] = old_vectors[r] if r >= 0 else next(new_iter)  # type: ignore[index]
@@ -198,8 +204,8 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     summary.removed = (len(old.passages) - summary.reused) if old else 0
     manifest = {
         "format_version": FORMAT_VERSION,
-        "embedding_model": embedder.model_id,
-        "dimension": embedder.dim,
+        "embedding_model": model_id,
+        "dimension": dim,
         "dense_index": settings.dense_index,
         "chunk_max_chars": settings.chunk_max_chars,
         "embed_max_tokens": settings.embed_max_tokens,

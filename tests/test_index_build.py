@@ -162,3 +162,14 @@ def test_shop_config_travels_with_index(kb, tmp_path, settings):
     out = tmp_path / "idx"
     build_index(kb, out, settings)
     assert (out / "shop.yaml").read_text(encoding="utf-8") == "shop:\n  name: Test Shop\n"
+
+
+def test_unchanged_rebuild_does_not_even_load_the_model(kb, tmp_path, settings, monkeypatch):
+    out = tmp_path / "idx"
+    build_index(kb, out, settings)
+
+    def no_model(_settings):
+        raise AssertionError("the embedding model was loaded although nothing changed")
+
+    monkeypatch.setattr(build_mod, "embedder_for", no_model)
+    assert build_index(kb, out, settings).reused > 0
