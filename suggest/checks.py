@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from suggest.errors import UserError
+from suggest.language import detect_language  # noqa: F401 - part of this module's API
 from suggest.settings import ShopProfile
 from suggest.types import Check, Hit
 
 # ---------------------------------------------------------------------------------------------------------------
 # Thresholds (one place; each with its reason)
 # ---------------------------------------------------------------------------------------------------------------
-CJK_WEIGHT = 4  # one CJK character carries about as much as 4 Latin letters (one short word)
 MAX_EXCLAMATIONS = 2  # more than this many ! in a draft reads as shouting or gushing
 MAX_EMOJI = 2  # more than this many emoji reads as unprofessional
 SHOUT_MIN_WORDS = 3  # this many consecutive ALL-CAPS words in a draft is shouting
@@ -188,17 +188,6 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]+[”\"'’）)]*|\.(?=\s|$)[”\"'’)]*")
 _CLAUSE_END = re.compile(r"[，,。！？!?；;、\n]|\.(?=\s|$)")
-
-
-def detect_language(text: str) -> str:
-    """"zh" when CJK characters outweigh Latin letters (one CJK char counts as CJK_WEIGHT letters), else "en".
-
-    >>> detect_language("我的快递到哪了？"), detect_language("Where is my order?"), detect_language("iPhone 15 的壳有吗")
-    ('zh', 'en', 'zh')
-    """
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if cjk and cjk * CJK_WEIGHT >= latin else "en"
 
 
 def _lang(lang: str | None) -> str:
