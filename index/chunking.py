@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from suggest.language import split_sentences
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=[.])\s+")
 TITLE_SEP = " › "
 
 
@@ -14,15 +15,6 @@ class Chunk:
     title: str
     text: str
     line: int  # 1-based line where the chunk starts
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split on Chinese and English sentence ends, keeping the punctuation.
-
-    >>> split_sentences("您好。请问几天到？Thanks. Bye!")
-    ['您好。', '请问几天到？', 'Thanks.', 'Bye!']
-    """
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
 def _pack(pieces: list[str], max_chars: int, joiner: str) -> list[str]:
@@ -44,7 +36,7 @@ def _split_long(paragraph: str, max_chars: int) -> list[str]:
     if len(paragraph) <= max_chars:
         return [paragraph]
     joiner = "" if re.search(r"[\u4e00-\u9fff]", paragraph) else " "
-    return _pack(split_sentences(paragraph), max_chars, joiner)
+    return _pack([s for _, _, s in split_sentences(paragraph)], max_chars, joiner)
 
 
 def chunk_document(text: str, max_chars: int = 400, doc_title: str = "", first_line: int = 1) -> list[Chunk]:

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from suggest.language import is_cjk
+
 K1 = 1.5  # BM25 term-frequency saturation
 B = 0.75  # BM25 length normalisation
 
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9'\-\.]*[A-Za-z0-9]|[A-Za-z0-9]")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 EN_STOP = frozenset("""a an the and or but if of to in on at for with by from is are was were be been being am do does
 did have has had i me my we our you your he she it its they them their this that these those what which who whom
 how can could would should will shall may might must not no so than too very just about as into up down out
@@ -67,7 +68,7 @@ def tokenize(text: str, query: bool = False) -> list[str]:
     """
     out: list[str] = []
     for run in _RUNS.findall(text):
-        if _CJK_RUN.match(run):
+        if is_cjk(run[0]):
             words = _jieba().lcut(run) if query else _jieba().lcut_for_search(run)
             out.extend(UNIT_SYNONYMS.get(w, w) for w in words if w.strip() and w not in ZH_STOP)
             continue

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from suggest.errors import UserError
-from suggest.language import detect_language  # noqa: F401 - part of this module's API
+from suggest.language import detect_language, split_sentences  # noqa: F401 - part of this module's API
 from suggest.settings import ShopProfile
 from suggest.types import Check, Hit
 
@@ -184,37 +184,12 @@ def load_rules(extra_dir: Path | str | None = None) -> Rules:
 # ---------------------------------------------------------------------------------------------------------------
 # Small text helpers
 # ---------------------------------------------------------------------------------------------------------------
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+[”\"'’）)]*|\.(?=\s|$)[”\"'’)]*")
 _CLAUSE_END = re.compile(r"[，,。！？!?；;、\n]|\.(?=\s|$)")
 
 
 def _lang(lang: str | None) -> str:
     return "zh" if lang == "zh" else "en"
-
-
-def split_sentences(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, sentence) for each sentence, ending at 。！？!?；; or a full stop before a space.
-
-    >>> [s for _, _, s in split_sentences("您好！我们7天内发货。Thanks. 1.7L")]
-    ['您好！', '我们7天内发货。', 'Thanks.', '1.7L']
-    """
-    out = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        _append_piece(out, text, start, m.end())
-        start = m.end()
-    _append_piece(out, text, start, len(text))
-    return out
-
-
-def _append_piece(out: list[tuple[int, int, str]], text: str, start: int, end: int) -> None:
-    piece = text[start:end]
-    stripped = piece.strip()
-    if stripped:
-        lead = len(piece) - len(piece.lstrip())
-        out.append((start + lead, start + lead + len(stripped), stripped))
 
 
 def sentence_at(text: str, pos: int) -> str:

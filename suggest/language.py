@@ -1,10 +1,11 @@
-"""Language detection for customer messages and passages: Chinese ("zh") or English ("en")."""
+"""Text helpers shared by indexing, retrieval and checks: language detection (Chinese "zh" or English "en")
+and sentence splitting for both languages."""
 from __future__ import annotations
 
 import re
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+[”\"'’）)]*|\.(?=\s|$)[”\"'’)]*")
 ZH_SHARE = 0.2  # a message is Chinese when CJK characters are at least this share of its letters
 
 
@@ -26,3 +27,26 @@ def detect_language(text: str) -> str:
 
 def is_cjk(char: str) -> bool:
     return bool(_CJK.match(char))
+
+
+def split_sentences(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, sentence) for each sentence, ending at 。！？!?；; or a full stop before a space.
+
+    >>> [s for _, _, s in split_sentences("您好！我们7天内发货。Thanks. 1.7L")]
+    ['您好！', '我们7天内发货。', 'Thanks.', '1.7L']
+    """
+    out = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        _append_piece(out, text, start, m.end())
+        start = m.end()
+    _append_piece(out, text, start, len(text))
+    return out
+
+
+def _append_piece(out: list[tuple[int, int, str]], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        lead = len(piece) - len(piece.lstrip())
+        out.append((start + lead, start + lead + len(stripped), stripped))
