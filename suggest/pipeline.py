@@ -150,7 +150,8 @@ class Copilot:
                 yield "error", str(e)
                 return
             except Exception as e:  # noqa: BLE001 - a crashing backend must not take retrieval down with it
-                sug.errors.append(f"draft failed: the {self.settings.backend} backend crashed "
+                backend = getattr(self.generator, "name", None) or self.settings.backend
+                sug.errors.append(f"draft failed: the {backend} backend crashed "
                                   f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
                 yield "error", sug.errors[-1]
                 return
