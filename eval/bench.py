@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
+from eval.metrics import percentiles
 from suggest.backends import GeneratorError, check_backend_name, close_generator, make_generator
 from suggest.drafting import stream_model_draft
 from suggest.errors import UserError
@@ -35,22 +36,6 @@ THREADLESS_BACKENDS = ("openai", "fake")  # thread count means nothing for them:
 DEFAULT_MESSAGES = ("包邮吗？多久能到？", "Do you ship to Tibet, and how long does delivery take?",
                     "这个水壶能放洗碗机吗？", "Can I return an item I have not used?")
 MS = 1000.0
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0..100); None for no values."""
-    if not values:
-        return None
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def _p(values: Sequence[float], ndigits: int = 1) -> dict[str, float | None]:
-    return {k: (None if (v := percentile(values, q)) is None else round(v, ndigits)) for k, q in (("p50", 50),
-                                                                                                 ("p95", 95))}
 
 
 class PeakRSS:
@@ -151,9 +136,9 @@ def bench_one(backend: str, threads: int, queries: Sequence[tuple[str, list[Hit]
             gc.collect()
     rates = [(r["tokens"] - 1) / r["decode_s"] for r in runs if r["tokens"] > 1 and r["decode_s"] > 0]
     row.update({
-        "first_token_ms": _p([r["first_token_s"] * MS for r in runs]),
-        "tokens_per_s": _p(rates),
-        "draft_ms": _p([r["draft_s"] * MS for r in runs]),
+        "first_token_ms": percentiles([r["first_token_s"] * MS for r in runs], ndigits=1),
+        "tokens_per_s": percentiles(rates, ndigits=1),
+        "draft_ms": percentiles([r["draft_s"] * MS for r in runs], ndigits=1),
         "tokens_mean": round(sum(r["tokens"] for r in runs) / len(runs), 1) if runs else None,
         "peak_rss_mb": rss.peak_mb,
         "errors": len(errors),
