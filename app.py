@@ -37,8 +37,8 @@ from app_parts.agent_view import agent_view  # noqa: E402
 from app_parts.render import CSS, HEAD, esc, t  # noqa: E402
 from app_parts.service import CopilotService  # noqa: E402
 from app_parts.ui import LIGHT, err  # noqa: E402
-from suggest.errors import UserError  # noqa: E402
-from suggest.settings import Settings, load_settings  # noqa: E402
+from core.errors import UserError  # noqa: E402
+from core.settings import Settings, load_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_KNOWLEDGE = ROOT / "data" / "demo-shop"
@@ -230,7 +230,7 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from suggest.cli import parse_today, run_main
+    from core.cli import parse_today, run_main
 
     def _main(args_list: list[str] | None) -> int:
         args = _parser().parse_args(args_list)

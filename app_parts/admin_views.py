@@ -12,7 +12,7 @@ from app_parts import evaluation as ev
 from app_parts import knowledge as kn
 from app_parts.service import CopilotService
 from app_parts.ui import LIGHT, MAX_REPLY_CHARS, err, short, time_str
-from suggest.errors import UserError
+from core.errors import UserError
 
 TOP_LEVEL = "(top level)"
 NEW_ENTRY = -1

@@ -12,7 +12,7 @@ from app_parts.render import (COPY_JS, REJECT_REASONS, TEXT, drafts_html, escala
                               status_html, t)
 from app_parts.service import CopilotService
 from app_parts.ui import LIGHT, MAX_REPLY_CHARS, err, short, time_str, ui_lang
-from suggest.errors import UserError
+from core.errors import UserError
 
 MAX_NOTE_CHARS = 500
 STREAM_EVERY_S = 0.08  # at most ~12 page updates a second while the model streams

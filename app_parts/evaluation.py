@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from suggest.errors import UserError
+from core.errors import UserError
 
 K_MAX = 10
 MAIN_KEYS = ("cases", "gold_cases", "recall_at_1", "recall_at_5", "mrr_at_10", "retrieval_ms",

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from suggest.errors import UserError
+from core.errors import UserError
 
 Mask = Callable[[str], str]
 STATUSES = ("accepted", "rejected")

@@ -23,8 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from suggest.errors import UserError
-from suggest.types import Passage
+from core.errors import UserError
+from core.types import Passage
 
 ALLOWED_UPLOAD = (".md", ".txt", ".csv", ".jsonl")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024

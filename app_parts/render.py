@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from suggest.errors import UserError
+from core.errors import UserError
 from suggest.prompting import CITATION
 
 MAX_HISTORY_TURNS = 20

@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from app_parts import feedback as fb
 from app_parts.render import parse_history
-from suggest.errors import UserError
-from suggest.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 Progress = Callable[[int, int, str], None]
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from suggest.cli import EXIT_OK, parse_today, print_json, run_main
-from suggest.errors import UserError
+from core.cli import EXIT_OK, parse_today, print_json, run_main
+from core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = REPO / "eval" / "sets" / "demo.jsonl"
@@ -126,7 +126,7 @@ def _threads(value: str, flag: str = "--threads") -> list[int]:
 def cmd_run(args: argparse.Namespace) -> int:
     from eval.run import load_eval_set, run_eval
     from suggest.pipeline import Copilot
-    from suggest.settings import load_settings
+    from core.settings import load_settings
 
     today = parse_today(args.today)
     cases = load_eval_set(args.eval_set)
@@ -175,7 +175,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from eval.run import compare_fusions, load_eval_set
     from index.build import build_index
     from suggest.pipeline import Copilot
-    from suggest.settings import load_settings
+    from core.settings import load_settings
 
     today = parse_today(args.today)
     cases = load_eval_set(args.set)
@@ -248,7 +248,7 @@ def bitext_eval(folder: Path, per_index: int, per_query: int, seed: int, fusions
     from eval.metrics import percentiles
     from index.build import build_index
     from suggest.retrieve import Retriever
-    from suggest.settings import load_settings
+    from core.settings import load_settings
 
     rows = read_bitext(folder)
     indexed, queries = split_bitext(rows, per_index, per_query, seed)
@@ -392,8 +392,8 @@ def synthetic_index(folder: Path, n: int, dim: int, model_id: str, demo_passages
 
     from index.keyword import KeywordIndex
     from index.store import FORMAT_VERSION, write_index
-    from suggest.language import detect_language
-    from suggest.types import Passage
+    from core.language import detect_language
+    from core.types import Passage
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -431,7 +431,7 @@ def speed_eval(args: argparse.Namespace) -> dict[str, Any]:
     from index.build import build_index
     from index.embed import embedder_for
     from suggest.retrieve import Retriever
-    from suggest.settings import load_settings
+    from core.settings import load_settings
 
     threads = _threads(args.threads)
     today = parse_today(args.today)
@@ -553,7 +553,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise
         raise UserError("the generation benchmark (eval/bench.py) is not installed in this checkout") from None
     from eval.run import load_eval_set
-    from suggest.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings(args.index)
     cases = load_eval_set(args.set)[: args.cases] if Path(args.set).is_file() else args.cases

@@ -26,9 +26,9 @@ import psutil
 from eval.metrics import percentiles
 from suggest.backends import GeneratorError, check_backend_name, close_generator, make_generator
 from suggest.drafting import stream_model_draft
-from suggest.errors import UserError
-from suggest.settings import Settings, ShopProfile, load_shop
-from suggest.types import Hit
+from core.errors import UserError
+from core.settings import Settings, ShopProfile, load_shop
+from core.types import Hit
 
 Retrieve = Callable[[str], tuple[list[Hit], str]]
 RSS_SAMPLE_S = 0.05

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
-from suggest.language import detect_language
+from core.language import detect_language
 
 GROUNDING_CHECKS = frozenset({"unsupported_fact", "unsupported_promise"})
 STYLE_CHECKS = frozenset({"tone", "feelings_first"})

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from eval import metrics
-from suggest.errors import UserError
-from suggest.language import detect_language
+from core.errors import UserError
+from core.language import detect_language
 
 RANK_K = 10  # hits kept per case: enough for MRR@10
 EVAL_FIELDS = ("id", "question", "lang", "gold_sources", "must_mention", "must_not_mention", "reference_reply",

@@ -6,8 +6,8 @@ import sys
 
 from index.build import build_index
 from index.store import load_index
-from suggest.cli import EXIT_OK, EXIT_PARTIAL, print_json, run_main
-from suggest.settings import load_settings
+from core.cli import EXIT_OK, EXIT_PARTIAL, print_json, run_main
+from core.settings import load_settings
 
 EPILOG = """examples:
   python -m index build data/demo-shop --index var/demo-index

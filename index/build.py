@@ -15,9 +15,9 @@ from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import KeywordIndex, passage_tokens
 from index.loaders import FileProblem, LoadedFile, list_files, load_file
 from index.store import FORMAT_VERSION, StoredIndex, load_index, read_manifest, staging_dir, swap_in, write_index
-from suggest.errors import UserError
-from suggest.settings import SHOP_FILE, Settings
-from suggest.types import Passage
+from core.errors import UserError
+from core.settings import SHOP_FILE, Settings
+from core.types import Passage
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) — the app shows it as a progress bar
 

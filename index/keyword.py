@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suggest.language import is_cjk
+from core.language import is_cjk
 
 K1 = 1.5  # BM25 term-frequency saturation
 B = 0.75  # BM25 length normalisation

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from index.chunking import chunk_document
-from suggest.language import detect_language
-from suggest.types import KINDS, Passage
+from core.language import detect_language
+from core.types import KINDS, Passage
 
 DOC_TYPES = (".md", ".markdown", ".txt")
 TABLE_TYPES = (".csv", ".jsonl")

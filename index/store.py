@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from index.keyword import KeywordIndex
-from suggest.errors import UserError
-from suggest.types import Passage
+from core.errors import UserError
+from core.types import Passage
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from suggest.cli import EXIT_OK, parse_today, print_json, run_main
-from suggest.settings import load_settings
-from suggest.types import Suggestion
+from core.cli import EXIT_OK, parse_today, print_json, run_main
+from core.settings import load_settings
+from core.types import Suggestion
 
 EPILOG = """examples:
   python -m suggest "满多少包邮？" --index var/demo-index

@@ -21,9 +21,9 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence, Union, runtime_checkable
 
-from suggest.errors import UserError
+from core.errors import UserError
 from suggest.modelfiles import ModelSpec, resolve_model
-from suggest.settings import Settings
+from core.settings import Settings
 
 Messages = list[dict[str, str]]
 INSTALL_HINT = "pip install -r requirements.txt"

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from suggest.errors import UserError
-from suggest.language import detect_language, split_sentences  # noqa: F401 - part of this module's API
-from suggest.settings import ShopProfile
-from suggest.types import Check, Hit
+from core.errors import UserError
+from core.language import detect_language, split_sentences  # noqa: F401 - part of this module's API
+from core.settings import ShopProfile
+from core.types import Check, Hit
 
 # ---------------------------------------------------------------------------------------------------------------
 # Thresholds (one place; each with its reason)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 from suggest.backends import Generator, GeneratorError
-from suggest.language import detect_language
+from core.language import detect_language
 from suggest.prompting import Prompt, build_prompt, parse_citations, prompt_lang, render, strip_invalid_citations
-from suggest.settings import Settings, ShopProfile
-from suggest.types import Check, Draft, Hit
+from core.settings import Settings, ShopProfile
+from core.types import Check, Draft, Hit
 
 SAVED_REPLY_KINDS = ("faq", "past_reply", "emergency")
 EMERGENCY_KIND = "emergency"

@@ -21,8 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from suggest.errors import UserError
-from suggest.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 491_400_064

@@ -18,10 +18,10 @@ from suggest.backends import Generator, GeneratorError, check_backend_name, get_
 from suggest.checks import (INJECTION_FLAGS, Rules, analyse_message, check_draft, detect_instructions, load_rules,
                             split_sentences)
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
-from suggest.errors import UserError
+from core.errors import UserError
 from suggest.retrieve import Retriever
-from suggest.settings import Settings, ShopProfile, load_settings, load_shop
-from suggest.types import Check, Draft, Hit, Suggestion
+from core.settings import Settings, ShopProfile, load_settings, load_shop
+from core.types import Check, Draft, Hit, Suggestion
 
 Event = tuple[str, Any]
 Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}

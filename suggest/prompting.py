@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from suggest.settings import ShopProfile
-from suggest.types import Hit
+from core.settings import ShopProfile
+from core.types import Hit
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 LANGS = ("zh", "en")

@@ -12,11 +12,11 @@ import numpy as np
 from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import tokenize
 from index.store import StoredIndex, load_index
-from suggest.errors import UserError
+from core.errors import UserError
 from suggest.fusion import fuse
-from suggest.language import detect_language
-from suggest.settings import Settings
-from suggest.types import Hit, Passage
+from core.language import detect_language
+from core.settings import Settings
+from core.types import Hit, Passage
 
 FUSIONS = ("rrf", "weighted", "dense", "keyword")
 PIN_SCORE = 1.0  # pinned emergency entries sort above every fused score (RRF scores are < 0.05)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index.embed import HashEmbedder
-from suggest.settings import Settings
+from core.settings import Settings
 
 FAKE_EMBED = "hash:256"
 

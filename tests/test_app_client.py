@@ -44,7 +44,7 @@ def running_app(root: Path, concurrency: int = 2, queue_size: int = 16, auth=Non
     from app import create_app, launch
     from index.embed import HashEmbedder
     from suggest.backends import FakeGenerator
-    from suggest.settings import Settings
+    from core.settings import Settings
 
     old_tmp = os.environ.get("GRADIO_TEMP_DIR")
     os.environ["GRADIO_TEMP_DIR"] = str(root / "gradio-tmp")

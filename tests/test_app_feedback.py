@@ -10,7 +10,7 @@ import pytest
 from app_parts.feedback import FeedbackStore, append_table_row, edit_distance, promote_reply
 from index.loaders import load_file
 from suggest.checks import mask_pii
-from suggest.errors import UserError
+from core.errors import UserError
 
 PHONE = "13812345678"
 EMAIL = "jane.doe@example.com"

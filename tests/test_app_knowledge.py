@@ -7,8 +7,8 @@ import pytest
 
 from app_parts import knowledge as kn
 from app_parts.render import drafts_html, parse_history, sources_html, split_sentences
-from suggest.errors import UserError
-from suggest.types import Passage
+from core.errors import UserError
+from core.types import Passage
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -12,8 +12,8 @@ from app_parts.agent_view import agent_handlers
 from app_parts.service import CopilotService, ReindexCancelled
 from index.embed import HashEmbedder
 from suggest.backends import FakeGenerator, GeneratorError
-from suggest.errors import UserError
-from suggest.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 TODAY = date(2026, 11, 20)
 

@@ -13,8 +13,8 @@ import pytest
 from suggest import backends
 from suggest.backends import (BACKENDS, FakeGenerator, Generator, GeneratorError, OpenAIHTTPGenerator, StopFilter,
                               chat_completions_url, get_generator, make_generator)
-from suggest.errors import UserError
-from suggest.settings import Settings
+from core.errors import UserError
+from core.settings import Settings
 
 MSGS = [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}]
 SLOW_S = 2.0  # how long the "slow" endpoint stalls; the client timeout in the test is far shorter

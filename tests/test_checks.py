@@ -11,9 +11,9 @@ from suggest.checks import (
     check_pii_echo, check_promises, check_tone, check_unsupported_facts, detect_instructions, detect_language,
     extract_facts, find_pii, id_card_valid, load_rules, luhn_valid, mask_pii, parse_number, split_sentences,
 )
-from suggest.errors import UserError
-from suggest.settings import ShopProfile
-from suggest.types import Check, Hit, Passage
+from core.errors import UserError
+from core.settings import ShopProfile
+from core.types import Check, Hit, Passage
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VALID_ID = "11010519491231002X"  # the standard's own example, valid checksum

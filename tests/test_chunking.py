@@ -1,7 +1,7 @@
 import pytest
 
 from index.chunking import chunk_document
-from suggest.language import split_sentences
+from core.language import split_sentences
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -9,7 +9,7 @@ import pytest
 
 from index.__main__ import main as index_main
 from suggest.__main__ import main as suggest_main
-from suggest.cli import run_main
+from core.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 

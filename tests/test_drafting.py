@@ -6,8 +6,8 @@ import pytest
 from suggest.backends import FakeGenerator, GeneratorError
 from suggest.drafting import (finish_model_draft, greeting, holding_reply, saved_reply, saved_reply_score,
                               stream_model_draft, token_overlap, warm_up)
-from suggest.settings import Settings, ShopProfile
-from suggest.types import Hit, Passage
+from core.settings import Settings, ShopProfile
+from core.types import Hit, Passage
 
 SHOP = ShopProfile(greeting="Hello, welcome to Kettle House!", greeting_zh="您好，欢迎光临水壶之家！",
                    sign_off="— Kettle House", sign_off_zh="")

@@ -12,7 +12,7 @@ import pytest
 
 from eval.run import hybrid_findings, load_eval_set
 from index.build import build_index
-from suggest.errors import UserError
+from core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "COPILOT_EMBED_MODEL": "hash:256", "PYTHONPATH": str(REPO), "TQDM_DISABLE": "1"}

@@ -8,7 +8,7 @@ import index.build as build_mod
 from index.build import build_index
 from index.embed import HashEmbedder
 from index.store import load_index
-from suggest.errors import UserError
+from core.errors import UserError
 
 
 class CountingEmbedder(HashEmbedder):

@@ -9,7 +9,7 @@ from eval import metrics
 from eval.metrics import (citation_counts, citation_validity, first_gold_rank, is_gold, is_grounded, mention_rate,
                           percentile, percentiles, precision_recall, recall_at, reciprocal_rank, scored_draft,
                           style_passes, summarise, violations)
-from suggest.types import Check, Draft, Hit, Passage
+from core.types import Check, Draft, Hit, Passage
 
 
 def H(id_: str, source: str = "other.md") -> dict:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from suggest import modelfiles
-from suggest.errors import UserError
+from core.errors import UserError
 from suggest.modelfiles import DEFAULT_GGUF_NAME, ModelSpec, default_gguf, ensure_file, resolve_model
-from suggest.settings import Settings
+from core.settings import Settings
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 3]
 WHOLE = b"".join(PARTS)

@@ -15,10 +15,10 @@ import pytest
 
 from suggest.backends import GeneratorError, OpenAIHTTPGenerator
 from suggest.drafting import stream_model_draft
-from suggest.language import detect_language
+from core.language import detect_language
 from suggest.modelfiles import default_gguf
-from suggest.settings import Settings, ShopProfile
-from suggest.types import Hit, Passage
+from core.settings import Settings, ShopProfile
+from core.types import Hit, Passage
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from suggest import prompting
 from suggest.prompting import (PromptError, available_templates, build_prompt, estimate_messages_tokens,
                                fixed_prefix, load_examples, parse_citations, render, strip_invalid_citations,
                                template_variables)
-from suggest.settings import ShopProfile
-from suggest.types import Hit, Passage
+from core.settings import ShopProfile
+from core.types import Hit, Passage
 
 SHOP = ShopProfile(name="Kettle House", name_zh="水壶之家", tone_rules=("be brief",), tone_rules_zh=("简短",),
                    banned_words=("亲亲",), sign_off="Best, Kettle House", sign_off_zh="水壶之家")

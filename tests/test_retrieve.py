@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from index.build import build_index
-from suggest.errors import UserError
+from core.errors import UserError
 from suggest.retrieve import Retriever
 
 DAY = date(2026, 11, 23)

@@ -9,10 +9,10 @@ import pytest
 
 from suggest.backends import LlamaCppGenerator, TransformersGenerator
 from suggest.drafting import stream_model_draft
-from suggest.language import detect_language
+from core.language import detect_language
 from suggest.modelfiles import ModelSpec, default_gguf
-from suggest.settings import Settings, ShopProfile
-from suggest.types import Draft, Hit, Passage
+from core.settings import Settings, ShopProfile
+from core.types import Draft, Hit, Passage
 
 pytestmark = pytest.mark.slow
 

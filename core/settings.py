@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from suggest.errors import UserError
+from core.errors import UserError
 
 SHOP_FILE = "shop.yaml"
 

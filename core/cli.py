@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from typing import Any, Callable
 
-from suggest.errors import UserError
+from core.errors import UserError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
