@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
-from suggest.backends import Generator, GeneratorError
+from core.errors import GeneratorError
+from suggest.backends import Generator
 from core.language import detect_language
 from suggest.prompting import Prompt, build_prompt, parse_citations, prompt_lang, render, strip_invalid_citations
 from core.settings import Settings, ShopProfile
