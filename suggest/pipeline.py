@@ -14,12 +14,14 @@ from typing import Any, Callable, Iterator, Sequence
 
 from core.errors import CopilotError, PromptError
 from core.events import DoneEvent, DraftEvent, ErrorEvent, Event, HitsEvent, RestartEvent, TokenEvent
+from core.instructions import INJECTION_FLAGS, detect_instructions
+from core.language import split_sentences
+from core.rules import Rules, load_rules
 from core.settings import Settings, ShopProfile, load_settings, load_shop
 from core.types import Check, CheckResult, Draft, Hit, Suggestion
 from index.embed import Embedder
 from suggest.backends import Generator, check_backend_name, get_generator
-from suggest.checks import (INJECTION_FLAGS, MessageAnalysis, Rules, analyse_message, check_draft,
-                            detect_instructions, load_rules, split_sentences)
+from suggest.checks import MessageAnalysis, analyse_message, check_draft
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
 from suggest.retrieve import Retriever
 
