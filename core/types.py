@@ -43,8 +43,21 @@ class Passage:
 
 
 @dataclass
+class Evidence:
+    """One sentence that answers the message, the id of the passage it comes from and how well it answers (0..1)."""
+
+    hit_id: str
+    sentence: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hit_id": self.hit_id, "sentence": self.sentence, "score": round(float(self.score), 4)}
+
+
+@dataclass
 class Hit:
-    """A retrieved passage with its fused score and the ranks it had on each side (0 = not found there)."""
+    """A retrieved passage with its fused score and the ranks it had on each side (0 = not found there);
+    `evidence` holds its sentences scored against the message (best first) once evidence is selected."""
 
     passage: Passage
     score: float
@@ -52,6 +65,7 @@ class Hit:
     dense_rank: int = 0
     keyword_rank: int = 0
     pinned: bool = False
+    evidence: list[Evidence] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -63,6 +77,7 @@ class Hit:
             "id": p.id, "source": p.source, "title": p.title, "text": p.text,
             "score": round(float(self.score), 6), "kind": p.kind,
             "valid_from": p.valid_from, "valid_until": p.valid_until, "pinned": self.pinned,
+            "evidence": [{"sentence": e.sentence, "score": round(float(e.score), 4)} for e in self.evidence],
         }
 
 
@@ -87,7 +102,8 @@ class Check:
 
 @dataclass
 class Draft:
-    """A reply proposal: `origin` is "model", "saved_reply" or "holding" (an escalation reply)."""
+    """A reply proposal: `origin` is "composed" (from the evidence, no model), "saved_reply", "model" or "holding"
+    (an escalation reply, or "let me check" when the knowledge base does not answer)."""
 
     text: str
     citations: list[str] = field(default_factory=list)
@@ -105,7 +121,10 @@ class Draft:
 
 @dataclass
 class Suggestion:
-    """Everything the agent sees for one customer message (DESIGN §4 JSON shape)."""
+    """Everything the agent sees for one customer message (DESIGN §4 JSON shape).
+
+    `evidence` are the sentences the drafts are built from; `answerable` says whether they clear the calibrated
+    confidence (None before it is judged); `similar` are saved replies too unsure to be offered as the draft."""
 
     message: str
     language: str
@@ -116,6 +135,10 @@ class Suggestion:
     message_checks: list[Check] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    answerable: bool | None = None
+    confidence: float = 0.0
+    similar: list[Draft] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,16 +150,22 @@ class Suggestion:
             "message_checks": [c.to_dict() for c in self.message_checks],
             "timings_ms": {k: round(float(v), 2) for k, v in self.timings_ms.items()},
             "errors": list(self.errors),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "answerable": self.answerable,
+            "confidence": round(float(self.confidence), 4),
+            "similar_replies": [d.to_dict() for d in self.similar],
         }
 
 
 @dataclass
 class SearchResult:
-    """What retrieval found for one message: hits best first, the detected language, timings in ms."""
+    """What retrieval found for one message: hits best first, the detected language, timings in ms, and the
+    message's unit vector (None when only the keyword side ran) for scoring sentences against it."""
 
     hits: list[Hit]
     language: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    query_vector: Any = None
 
 
 @dataclass

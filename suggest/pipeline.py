@@ -1,4 +1,4 @@
-"""The copilot: retrieve → analyse the message → holding reply | saved reply + model draft → checks.
+"""The copilot: retrieve → analyse the message → evidence → composed draft at once → the model rephrases → checks.
 
 `Copilot.run()` yields the events of `core.events` as they happen (the app streams them); `Copilot.suggest()`
 returns the final Suggestion (CLI, API, eval); `Copilot.check()` checks a reply a person wrote.
@@ -6,6 +6,7 @@ returns the final Suggestion (CLI, API, eval); `Copilot.check()` checks a reply 
 from __future__ import annotations
 
 import collections.abc
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,11 +19,15 @@ from core.instructions import INJECTION_FLAGS, detect_instructions
 from core.language import split_sentences
 from core.rules import Rules, load_rules
 from core.settings import Settings, ShopProfile, load_settings, load_shop
-from core.types import Check, CheckResult, Draft, Hit, Suggestion
+from core.types import Check, CheckResult, Draft, Hit, SearchResult, Suggestion
 from index.embed import Embedder
 from suggest.backends import Generator, check_backend_name, get_generator
 from suggest.checks import MessageAnalysis, analyse_message, check_draft
+from suggest.checks.texts import say
+from suggest.compose import Opening, check_back_reply, compose_reply
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
+from suggest.evidence import EvidenceSelection, Idf, idf_of, select_evidence
+from suggest.rephrase import evidence_hits, fell_back, fix_notes
 from suggest.retrieve import Retriever
 
 Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}
@@ -66,11 +71,6 @@ def message_checks(analysis: MessageAnalysis) -> list[Check]:
     return checks
 
 
-def problems_of(checks: Sequence[Check]) -> list[str]:
-    """The error-level findings as short sentences for a retry prompt."""
-    return [c.message for c in checks if c.severity == "error"]
-
-
 def draft_failure(error: Exception, backend: str) -> str:
     """Why the model draft failed, in one line: a broken prompt template says so, only a crash blames the backend.
 
@@ -85,11 +85,6 @@ def draft_failure(error: Exception, backend: str) -> str:
         return str(error)
     detail = str(error).splitlines()[0] if str(error) else ""
     return f"the {backend} backend crashed ({type(error).__name__}: {detail})"
-
-
-def _still_failing(lang: str) -> Check:
-    return Check("regenerated", "info", "重新生成一次后仍有问题，请人工修改" if lang == "zh"
-                 else "still failing after one regeneration; edit before sending")
 
 
 @dataclass
@@ -117,17 +112,23 @@ class Copilot:
             self.generator = self.generator_factory(self.settings)
         return self.generator
 
+    @functools.cached_property
+    def idf(self) -> Idf:
+        return idf_of(self.retriever.index.keyword)
+
     def run(self, message: str, *, today: date | None = None, history: Sequence[Turn] | None = None,
-            draft: bool = True) -> Iterator[Event]:
-        """One suggestion, as events (see `core.events`): find the knowledge and read the message, show them; then
-        a holding reply when a human must take over, else the saved reply (when one fits) and the model's draft.
-        Every draft is checked before it is shown."""
+            draft: bool = True, model: bool = True) -> Iterator[Event]:
+        """One suggestion, as events (see `core.events`): find the knowledge, read the message and pick the evidence,
+        show them; then a holding reply when a human must take over, else the composed draft at once (or "let me
+        check" when nothing answers), a saved reply when one fits, and the model's rephrasing (unless `model` is
+        False). Every draft is checked before it is shown."""
         t0 = time.perf_counter()
         found = self.retriever.search(message, today)
         analysis = analyse_message(message, _customer_turns(history), found.language)
         sug = Suggestion(message=message, language=found.language, hits=found.hits, escalate=analysis.escalate,
                          escalation_reasons=list(analysis.escalation_reasons), timings_ms=found.timings_ms,
                          message_checks=message_checks(analysis))
+        self._weigh_evidence(sug, found)
         yield HitsEvent(sug)
         if draft:
             prompt_message = without_instructions(message, self.rules) if analysis.injection else message
@@ -136,16 +137,19 @@ class Copilot:
                 holding = holding_reply(sug.language, self.shop, sug.escalation_reasons)
                 yield self._ready_draft(sug, holding, analysis, t0)
             else:
+                opening = Opening(upset=analysis.upset, first_contact=not history)
+                yield self._first_draft(sug, analysis, opening, t0)
                 yield from self._saved_reply(sug, analysis, t0)
-                yield from self._model_draft(sug, analysis, prompt_message, history, t0)
+                if model:
+                    yield from self._model_draft(sug, analysis, prompt_message, history, t0)
         sug.timings_ms["total"] = _ms(t0)
         yield DoneEvent(sug)
 
     def suggest(self, message: str, *, today: date | None = None, history: Sequence[Turn] | None = None,
-                draft: bool = True, on_token: Callable[[str], None] | None = None) -> Suggestion:
+                draft: bool = True, model: bool = True, on_token: Callable[[str], None] | None = None) -> Suggestion:
         """Run to the end and return the Suggestion (tokens go to `on_token` as they arrive)."""
         result: Suggestion | None = None
-        for event in self.run(message, today=today, history=history, draft=draft):
+        for event in self.run(message, today=today, history=history, draft=draft, model=model):
             if isinstance(event, TokenEvent) and on_token:
                 on_token(event.text)
             elif isinstance(event, DoneEvent):
@@ -161,36 +165,70 @@ class Copilot:
         checks = check_draft(message, draft, found.hits, found.language, self.shop, self.rules, analysis)
         return CheckResult(checks, analysis.escalate, list(analysis.escalation_reasons))
 
+    def evidence(self, message: str, found: SearchResult) -> EvidenceSelection:
+        """The evidence sentences for a message among the usable hits of its search, and their confidence."""
+        return select_evidence(message, usable(found.hits), found.language, self.idf,
+                               query_vector=found.query_vector, embedder=self.retriever.embedder)
+
     # --------------------------------------------------------------------------------------- the steps of run
+    def _weigh_evidence(self, sug: Suggestion, found: SearchResult) -> None:
+        """Evidence, per-sentence scores on the hits, confidence and whether the knowledge answers the message."""
+        t = time.perf_counter()
+        picked = self.evidence(sug.message, found)
+        for h in sug.hits:
+            h.evidence = picked.by_hit.get(h.id, [])
+        sug.evidence, sug.confidence = picked.evidence, picked.confidence
+        sug.answerable = bool(picked.evidence) and picked.confidence >= self.settings.answerable_threshold
+        sug.timings_ms["evidence"] = _ms(t)
+
     def _check(self, sug: Suggestion, text: str, analysis: MessageAnalysis) -> list[Check]:
         return check_draft(sug.message, text, sug.hits, sug.language, self.shop, self.rules, analysis)
 
     def _ready_draft(self, sug: Suggestion, draft: Draft, analysis: MessageAnalysis, t0: float) -> DraftEvent:
-        """Check a ready-made draft (saved or holding reply) and add it to the suggestion."""
+        """Check a ready-made draft (composed, saved or holding reply) and add it to the suggestion."""
         draft.checks += self._check(sug, draft.text, analysis)
         sug.drafts.append(draft)
         sug.timings_ms.setdefault("first_draft", _ms(t0))
         return DraftEvent(draft)
 
+    def _first_draft(self, sug: Suggestion, analysis: MessageAnalysis, opening: Opening, t0: float) -> DraftEvent:
+        """The composed reply when the evidence answers the message, else the honest "let me check" reply."""
+        if sug.answerable:
+            first = compose_reply(sug.evidence, sug.language, self.shop, opening, self.rules)
+        else:
+            first = check_back_reply(sug.language, self.shop, opening)
+        event = self._ready_draft(sug, first, analysis, t0)
+        sug.timings_ms["composed"] = _ms(t0)
+        return event
+
     def _saved_reply(self, sug: Suggestion, analysis: MessageAnalysis, t0: float) -> Iterator[Event]:
-        """The stored answer of a FAQ / past reply / emergency entry that fits the message, when there is one."""
+        """The stored answer of a FAQ / past reply / emergency entry that fits the message: offered as a draft when
+        the message is answerable, else listed among the similar past replies."""
         saved = saved_reply(sug.message, usable(sug.hits), sug.language, self.shop,
                             self.settings.saved_reply_threshold)
-        if saved is not None:
-            event = self._ready_draft(sug, saved, analysis, t0)
-            sug.timings_ms["saved_reply"] = _ms(t0)
-            yield event
+        if saved is None:
+            return
+        if not sug.answerable:
+            saved.checks.append(Check("low_confidence", "info", say("draft.low_confidence", sug.language,
+                                                                    score=f"{sug.confidence:.2f}")))
+            sug.similar.append(saved)
+            return
+        event = self._ready_draft(sug, saved, analysis, t0)
+        sug.timings_ms["saved_reply"] = _ms(t0)
+        yield event
 
     def _model_draft(self, sug: Suggestion, analysis: MessageAnalysis, prompt_message: str,
                      history: Sequence[Turn] | None, t0: float) -> Iterator[Event]:
-        """The model's draft, streamed, then checked; written once more naming the problems when a check finds an
-        error (setting regenerate_on_error). A failure ends in an ErrorEvent; the rest of the suggestion stays."""
+        """The model's rephrasing of the evidence, streamed, then checked; written once more asking for the fix when a
+        check finds an error (setting regenerate_on_error). A draft still failing is kept with a `fell_back`
+        finding: the composed draft stays first. A failure ends in an ErrorEvent; the rest of the suggestion stays."""
         attempts = 2 if self.settings.regenerate_on_error else 1
-        problems: list[str] = []
+        prompt_hits = evidence_hits(sug.evidence, sug.hits) if sug.answerable else []
+        fixes: list[str] = []
         for attempt in range(attempts):
             t_gen = time.perf_counter()
             try:
-                model_draft = yield from self._stream(sug, analysis, prompt_message, history, problems, t0)
+                model_draft = yield from self._stream(sug, analysis, prompt_message, history, prompt_hits, fixes, t0)
             except Exception as e:  # noqa: BLE001 - a failing backend must not take retrieval down with it
                 backend = getattr(self.generator, "name", None) or self.settings.backend
                 sug.errors.append(f"draft failed: {draft_failure(e, backend)}")
@@ -198,25 +236,24 @@ class Copilot:
                 return
             sug.timings_ms["regenerate" if attempt else "generate"] = _ms(t_gen)
             model_draft.checks += self._check(sug, model_draft.text, analysis)
-            problems = problems_of(model_draft.checks)
-            if not problems or attempt == attempts - 1:
-                if problems and attempt:
-                    model_draft.checks.append(_still_failing(sug.language))
+            fixes = fix_notes(model_draft.checks, prompt_hits, sug.language)
+            if not fixes or attempt == attempts - 1:
+                if fixes:
+                    model_draft.checks.append(fell_back(model_draft.checks, sug.language))
                 sug.drafts.append(model_draft)
                 yield DraftEvent(model_draft)
                 return
 
     def _stream(self, sug: Suggestion, analysis: MessageAnalysis, prompt_message: str,
-                history: Sequence[Turn] | None, problems: list[str], t0: float
+                history: Sequence[Turn] | None, prompt_hits: list[Hit], fixes: list[str], t0: float
                 ) -> collections.abc.Generator[Event, None, Draft]:
-        """Stream one model draft as TokenEvents (after a RestartEvent when `problems` are being fixed)."""
-        stream = stream_model_draft(prompt_message, usable(sug.hits), sug.language, self.shop, self.settings,
-                                    self.get_generator(), history=history, upset=analysis.upset, problems=problems)
-        if problems:
-            yield RestartEvent(list(problems))
+        """Stream one model draft as TokenEvents (after a RestartEvent when `fixes` are asked for)."""
+        stream = stream_model_draft(prompt_message, prompt_hits, sug.language, self.shop, self.settings,
+                                    self.get_generator(), history=history, upset=analysis.upset, problems=fixes)
+        if fixes:
+            yield RestartEvent(list(fixes))
         for piece in stream:
             sug.timings_ms.setdefault("first_token", _ms(t0))
-            sug.timings_ms.setdefault("first_draft", _ms(t0))
             yield TokenEvent(piece)
         return stream.finish()
 

@@ -140,7 +140,7 @@ class Retriever:
         if fusion != "keyword":
             self._fill_dense_scores(hits, vec)
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
-        return SearchResult(hits, lang, timings)
+        return SearchResult(hits, lang, timings, vec if fusion != "keyword" else None)
 
     def _fill_dense_scores(self, hits: list[Hit], vec: np.ndarray) -> None:
         """Cosine for hits the dense side did not return (keyword-only finds), for the saved-reply threshold."""

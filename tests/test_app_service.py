@@ -118,11 +118,12 @@ def test_backend_crash_shows_an_error_and_keeps_sources_and_saved_reply(tmp_path
     status, drafts, sources, reply, picker, state = _final(handlers["suggest"]("能开发票吗？", "", "auto", None))
     assert "error-box" in drafts and "src-card" in sources
     assert state["suggestion"]["errors"] and state["suggestion"]["hits"]
-    saved = [d for d in state["suggestion"]["drafts"] if d["origin"] == "saved_reply"]
-    assert saved and reply == saved[0]["text"] and "电子发票" in reply
-    assert [d["origin"] for d in state["drafts"]] == ["saved_reply"]
+    first = state["suggestion"]["drafts"][0]  # the composed draft, from the saved answer, stays in the editor
+    assert first["origin"] == "composed" and reply == first["text"] and "电子发票" in reply
+    assert [d for d in state["suggestion"]["drafts"] if d["origin"] == "saved_reply"]
+    assert [d["origin"] for d in state["drafts"]] == ["composed", "saved_reply"]
     api = service.suggest("能开发票吗？")
-    assert api["errors"] and api["hits"] and api["drafts"][0]["origin"] == "saved_reply"
+    assert api["errors"] and api["hits"] and api["drafts"][0]["origin"] == "composed"
 
 
 def test_agent_handlers_accept_and_reject(tmp_path, kb):

@@ -25,7 +25,7 @@ HITS = [hit("a", "Orders over 99 ship free.", title="Shipping"),
 
 
 def test_render_substitutes_and_fails_loudly_on_missing_variable():
-    assert render("retry.en", problems="X") == "Your previous draft had these problems: X. Write it again without them."
+    assert render("retry.en", problems="X") == "Write the reply again: X."
     with pytest.raises(PromptError) as e:
         render("retry.en")
     assert "retry.en" in str(e.value) and "problems" in str(e.value)
