@@ -265,11 +265,11 @@ def test_pii_delegates_to_the_synthetic_set():
     assert out["samples"] == 20 and 0.0 <= out["rate"] <= 1.0
 
 
-def test_doctests_of_run_and_cli():
+def test_doctests_of_the_eval_modules():
     import doctest
     import importlib
 
-    for name in ("eval.run", "eval.__main__"):
+    for name in ("eval.run", "eval.report", "eval.commands.run", "eval.commands.bitext"):
         assert doctest.testmod(importlib.import_module(name)).failed == 0
 
 
