@@ -32,6 +32,7 @@ from suggest.retrieve import Retriever
 
 Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}
 
+
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
