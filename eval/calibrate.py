@@ -52,3 +52,66 @@ def sweep(records: Sequence[dict[str, Any]], thresholds: Sequence[float] = THRES
                      "coverage": round(len(offered) / len(records), 3) if records else 0.0,
                      "precision": round(sum(r["right"] for r in offered) / len(offered), 3) if offered else None})
     return rows
+
+
+# ------------------------------------------------------------------------------------- answerable confidence
+CONFIDENCE_THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(21))  # 0.3 … 0.8
+TARGET_PRECISION = 0.9
+
+
+def is_answerable(case: dict[str, Any]) -> bool:
+    """A case's label: its `answerable` field, else whether it has gold sources."""
+    return bool(case["answerable"]) if "answerable" in case else bool(case.get("gold_sources"))
+
+
+def confidence_records(cases: Sequence[dict[str, Any]], copilot: Copilot, today: date) -> list[dict[str, Any]]:
+    """For each case that does not expect escalation: its split, label, the evidence confidence and whether the
+    best evidence sentence comes from a gold source (a composed draft from it would answer from the right place)."""
+    out = []
+    for case in cases:
+        if case.get("expect_escalation"):
+            continue
+        found = copilot.retriever.search(case["question"], today)
+        picked = copilot.evidence(case["question"], found)
+        by_id = {h.id: h for h in found.hits}
+        top = by_id.get(picked.evidence[0].hit_id) if picked.evidence else None
+        out.append({"id": case["id"], "lang": found.language, "split": case.get("split", "tune"),
+                    "answerable": is_answerable(case), "confidence": round(picked.confidence, 4),
+                    "evidence_gold": bool(top is not None and is_gold(top, case.get("gold_sources") or []))})
+    return out
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 3) if den else None
+
+
+def answerable_row(records: Sequence[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Precision and recall of "answerable" and of "unanswerable" when confidence ≥ threshold means answerable,
+    and `right_precision`: the share of offered drafts whose case is answerable and whose evidence is gold.
+
+    >>> r = answerable_row([{"confidence": 0.8, "answerable": True, "evidence_gold": True},
+    ...                     {"confidence": 0.6, "answerable": False, "evidence_gold": False},
+    ...                     {"confidence": 0.2, "answerable": False, "evidence_gold": False}], 0.5)
+    >>> r["answerable_precision"], r["unanswerable_recall"], r["right_precision"]
+    (0.5, 0.5, 0.5)
+    """
+    pred = [r["confidence"] >= threshold for r in records]
+    gold = [r["answerable"] for r in records]
+    tp = sum(p and g for p, g in zip(pred, gold))
+    tn = sum(not p and not g for p, g in zip(pred, gold))
+    right = sum(p and r["answerable"] and r["evidence_gold"] for p, r in zip(pred, records))
+    return {"threshold": threshold, "offered": sum(pred),
+            "answerable_precision": _ratio(tp, sum(pred)), "answerable_recall": _ratio(tp, sum(gold)),
+            "unanswerable_precision": _ratio(tn, len(pred) - sum(pred)),
+            "unanswerable_recall": _ratio(tn, len(gold) - sum(gold)),
+            "right_precision": _ratio(right, sum(pred))}
+
+
+def choose_threshold(rows: Sequence[dict[str, Any]], target: float = TARGET_PRECISION) -> float | None:
+    """The lowest threshold whose offered drafts are right at least `target` of the time (None when none is).
+
+    >>> choose_threshold([{"threshold": 0.4, "right_precision": 0.8}, {"threshold": 0.5, "right_precision": 0.92}])
+    0.5
+    """
+    ok = [r["threshold"] for r in rows if r["right_precision"] is not None and r["right_precision"] >= target]
+    return min(ok) if ok else None
