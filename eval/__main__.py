@@ -49,8 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from eval.commands.run import RunOptions, run_set
 
     options = RunOptions(eval_set=args.eval_set, index=args.index, today=parse_today(args.today),
-                         draft=not args.no_draft, fusion=args.fusion, backend=args.backend, save=args.save,
-                         progress=not args.quiet)
+                         draft=not args.no_draft, model=not args.no_model, split=args.split, fusion=args.fusion,
+                         backend=args.backend, save=args.save, progress=not args.quiet)
     return print_report(run_set(options), args.json)
 
 
@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--index", required=True, metavar="INDEX_DIR", help="index folder built by python -m index build")
     r.add_argument("--json", action="store_true", help="print one JSON object (DESIGN §4 keys)")
     r.add_argument("--no-draft", action="store_true", help="retrieval and escalation only (no generator)")
+    r.add_argument("--no-model", action="store_true", help="drafts without the model: composed, saved and "
+                   "holding replies only")
+    r.add_argument("--split", choices=("tune", "heldout"), help="only the cases of this split (a case without "
+                   "a split is tune)")
     r.add_argument("--today", metavar="YYYY-MM-DD", help="judge validity windows on this day (default: today)")
     r.add_argument("--fusion", choices=FUSIONS, help="retrieval fusion (default from settings: rrf)")
     r.add_argument("--backend", help="generator backend for drafts: llama.cpp, transformers, openai, fake")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Sequence
 
-from eval.metrics import is_gold, mention_rate, violations
+from eval.metrics import is_answerable, is_gold, mention_rate, violations
 from suggest.drafting import saved_reply, saved_reply_score
 from suggest.pipeline import Copilot, usable
 
@@ -57,11 +57,6 @@ def sweep(records: Sequence[dict[str, Any]], thresholds: Sequence[float] = THRES
 # ------------------------------------------------------------------------------------- answerable confidence
 CONFIDENCE_THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(21))  # 0.3 … 0.8
 TARGET_PRECISION = 0.9
-
-
-def is_answerable(case: dict[str, Any]) -> bool:
-    """A case's label: its `answerable` field, else whether it has gold sources."""
-    return bool(case["answerable"]) if "answerable" in case else bool(case.get("gold_sources"))
 
 
 def confidence_records(cases: Sequence[dict[str, Any]], copilot: Copilot, today: date) -> list[dict[str, Any]]:

@@ -10,6 +10,12 @@ Conventions used throughout (and in `python -m eval run`):
 - Percentiles use **linear interpolation** between closest ranks (numpy's default "linear" method).
 - A metric with nothing to measure (no case with gold sources, no draft, no citation…) is `None` (JSON null),
   never 0, so an empty denominator cannot pass for a bad score.
+- A draft is *correct* (DESIGN §4) when every `must_mention` string is in it, one `must_match` regex matches
+  (when there are any) and no `must_not_match` regex does (`re.search`, case-insensitive). `correct_rate` judges
+  the **first draft shown** (what the agent sees first), `model_correct_rate` the model draft, each over the
+  cases that state a criterion.
+- `answerable_precision` / `answerable_recall` compare the suggestion's `answerable` (`suggested_answerable`) with the case's label (its
+  `answerable` field, else whether it has gold sources) over cases that do not expect escalation.
 - Which draft is scored for text metrics (must_mention, must_not_mention, grounded, style, language): the
   **model draft if the case has one, else the first draft** (a saved reply or a holding reply).
   Citation validity counts the citations of **every** draft of the case, including the ones the pipeline removed
@@ -18,6 +24,7 @@ Conventions used throughout (and in `python -m eval run`):
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from core.language import detect_language
@@ -142,6 +149,51 @@ def violations(text: str, must_not_mention: Sequence[str]) -> list[str]:
     ['guarantee']
     """
     return [m for m in must_not_mention if m and _found(text, m)]
+
+
+def is_correct(text: str, must_mention: Sequence[str] = (), must_match: Sequence[str] = (),
+               must_not_match: Sequence[str] = ()) -> bool:
+    """Every must_mention string present, a must_match regex matching (when given), no must_not_match regex.
+
+    >>> is_correct("Orders over ¥99 ship free", ["99"], [r"(over|above) ¥?99"], [r"¥45"])
+    True
+    >>> is_correct("Yes, you can return it", [], [r"cannot|can't"], []), is_correct("Free over ¥45", [], [], ["45"])
+    (False, False)
+    """
+    if any(m and not _found(text, m) for m in must_mention):
+        return False
+    if must_match and not any(re.search(p, text or "", re.IGNORECASE) for p in must_match):
+        return False
+    return not any(re.search(p, text or "", re.IGNORECASE) for p in must_not_match)
+
+
+def has_criteria(case: Mapping[str, Any]) -> bool:
+    """Whether a case says what a correct draft contains (must_mention, must_match or must_not_match)."""
+    return any(case.get(k) for k in ("must_mention", "must_match", "must_not_match"))
+
+
+def case_correct(case: Mapping[str, Any], draft: Any) -> bool:
+    """`is_correct` of a draft (dict or Draft) against a case's criteria."""
+    return is_correct(_get(draft, "text", "") or "", case.get("must_mention") or [], case.get("must_match") or [],
+                      case.get("must_not_match") or [])
+
+
+def is_answerable(case: Mapping[str, Any]) -> bool:
+    """A case's label: its `answerable` field, else whether it has gold sources.
+
+    >>> is_answerable({"gold_sources": ["a.md"]}), is_answerable({"gold_sources": ["a.md"], "answerable": False})
+    (True, False)
+    """
+    return bool(case["answerable"]) if "answerable" in case else bool(case.get("gold_sources"))
+
+
+def model_draft(drafts: Sequence[Any]) -> Any | None:
+    """The model's draft among a case's drafts (None when there is none).
+
+    >>> model_draft([{"origin": "composed"}, {"origin": "model", "text": "m"}])["text"], model_draft([])
+    ('m', None)
+    """
+    return next((d for d in drafts if _get(d, "origin") == "model"), None)
 
 
 def _removed_citations(draft: Any) -> int:
@@ -271,8 +323,19 @@ def _summarise_flat(results: Sequence[Mapping[str, Any]], with_drafts: bool) -> 
     out["escalation_recall"] = None if rec is None else round(rec, 3)
     acc = accuracy(pred, gold)
     out["escalation_accuracy"] = None if acc is None else round(acc, 3)
+    judged = [r for r in results if isinstance(r.get("suggested_answerable"), bool) and not r.get("expect_escalation")]
+    p, rec = precision_recall([r["suggested_answerable"] for r in judged], [is_answerable(r) for r in judged])
+    out["answerable_cases"] = len(judged)
+    out["answerable_precision"] = None if p is None else round(p, 3)
+    out["answerable_recall"] = None if rec is None else round(rec, 3)
     if not with_drafts:
         return out
+    criteria = [r for r in results if has_criteria(r)]
+    firsts = [(r, (r.get("drafts") or [None])[0]) for r in criteria]
+    out["correct_rate"] = _share(sum(d is not None and case_correct(r, d) for r, d in firsts), len(firsts))
+    models = [(r, model_draft(r.get("drafts") or [])) for r in criteria]
+    models = [(r, d) for r, d in models if d is not None]
+    out["model_correct_rate"] = _share(sum(case_correct(r, d) for r, d in models), len(models))
 
     drafted = [(r, scored_draft(r.get("drafts") or [])) for r in results]
     drafted = [(r, d) for r, d in drafted if d is not None]
@@ -319,7 +382,10 @@ def summarise(case_results: Sequence[Mapping[str, Any]], with_drafts: bool | Non
     Keys: `cases`, `gold_cases`, `recall_at_1`, `recall_at_5`, `mrr_at_10` (over cases with gold sources),
     `retrieval_ms` {p50, p95}, `escalation_cases`, `escalation_precision`, `escalation_recall`,
     `escalation_accuracy` (over cases with a boolean `expect_escalation`; escalation is decided before drafting,
-    so these are reported with `--no-draft` too); with drafts also `drafted_cases`, `must_mention_rate` (share
+    so these are reported with `--no-draft` too), `answerable_cases`, `answerable_precision`, `answerable_recall`
+    (the suggestion's `answerable`, recorded as `suggested_answerable`, against the case's label; over cases not
+    expecting escalation); with drafts also
+    `correct_rate` (first draft shown) and `model_correct_rate` (over cases with criteria; see above), `drafted_cases`, `must_mention_rate` (share
     of all must_mention strings found), `must_not_mention_violations` (count), `citation_validity`,
     `grounded_rate`, `style_pass_rate`, `language_match_rate`, `saved_reply_rate`, `first_token_ms`, `draft_ms`
     (whole suggestion, for cases with a model draft), `first_draft_ms` (first usable draft: saved reply, first

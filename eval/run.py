@@ -13,6 +13,7 @@ suggestion per language of the set (the generator's load and its cached system p
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from datetime import date
@@ -24,9 +25,10 @@ from core.errors import UserError
 from core.language import detect_language
 
 RANK_K = 10  # hits kept per case: enough for MRR@10
-EVAL_FIELDS = ("id", "question", "lang", "gold_sources", "must_mention", "must_not_mention", "reference_reply",
-               "expect_escalation", "category")
-LIST_FIELDS = ("gold_sources", "must_mention", "must_not_mention")
+EVAL_FIELDS = ("id", "question", "lang", "gold_sources", "must_mention", "must_not_mention", "must_match",
+               "must_not_match", "reference_reply", "expect_escalation", "answerable", "category", "split")
+LIST_FIELDS = ("gold_sources", "must_mention", "must_not_mention", "must_match", "must_not_match")
+REGEX_FIELDS = ("must_match", "must_not_match")
 
 
 def _fail(path: Path, line: int, why: str) -> UserError:
@@ -69,8 +71,15 @@ def load_eval_set(path: str | Path) -> list[dict[str, Any]]:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _fail(path, n, f"\"{key}\" must be a list of strings")
             case[key] = value
-        if "expect_escalation" in case and not isinstance(case["expect_escalation"], bool):
-            raise _fail(path, n, "\"expect_escalation\" must be true or false")
+        for key in REGEX_FIELDS:
+            for pattern in case[key]:
+                try:
+                    re.compile(pattern)
+                except re.error as e:
+                    raise _fail(path, n, f"\"{key}\" has a bad regex {pattern!r} ({e})") from None
+        for key in ("expect_escalation", "answerable"):
+            if key in case and not isinstance(case[key], bool):
+                raise _fail(path, n, f"\"{key}\" must be true or false")
         case["id"] = str(case.get("id") or f"line-{n}")
         if case["id"] in seen:
             raise _fail(path, n, f"id {case['id']!r} repeats line {seen[case['id']]}")
@@ -83,6 +92,17 @@ def load_eval_set(path: str | Path) -> list[dict[str, Any]]:
     return cases
 
 
+def select_split(cases: Sequence[dict[str, Any]], split: str | None) -> list[dict[str, Any]]:
+    """The cases of one split ("tune" / "heldout"; a case without a `split` is tune); all when `split` is None.
+
+    >>> [c["id"] for c in select_split([{"id": "a", "split": "heldout"}, {"id": "b"}], "tune")]
+    ['b']
+    """
+    if split is None:
+        return list(cases)
+    return [c for c in cases if c.get("split", "tune") == split]
+
+
 def score_case(record: dict[str, Any]) -> dict[str, Any]:
     """Per-case scores added to a case record (what the evaluation view lists case by case)."""
     hits, gold = record.get("hits") or [], record.get("gold_sources") or []
@@ -92,6 +112,10 @@ def score_case(record: dict[str, Any]) -> dict[str, Any]:
         scores.update(gold_rank=rank, hit_at_1=bool(rank == 1), hit_at_5=bool(rank and rank <= 5))
     if isinstance(record.get("expect_escalation"), bool):
         scores["escalation_correct"] = bool(record.get("escalate")) == record["expect_escalation"]
+    if metrics.has_criteria(record) and record.get("drafts"):
+        model = metrics.model_draft(record["drafts"])
+        scores.update(first_correct=metrics.case_correct(record, record["drafts"][0]),
+                      model_correct=None if model is None else metrics.case_correct(record, model))
     if "drafts" in record:
         d = metrics.scored_draft(record["drafts"])
         if d is not None:
@@ -112,7 +136,7 @@ def _case_record(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def _warm_up(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: bool, k: int,
-             fusion: str | None) -> None:
+             fusion: str | None, model: bool) -> None:
     """Untimed first calls: jieba's dictionary and the embedding model; with drafts, the generator's load and one
     suggestion per language (its cached system prompt), so the figures are those of a running copilot."""
     if not cases:
@@ -122,15 +146,17 @@ def _warm_up(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
         if draft:
             for lang in dict.fromkeys(c["lang"] for c in cases):
                 first = next(c for c in cases if c["lang"] == lang)
-                copilot.suggest(first["question"], today=today, draft=True)
+                copilot.suggest(first["question"], today=today, draft=True, model=model)
     except UserError:
         pass
 
 
 def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: bool = True,
-             progress: bool = True, fusion: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+             progress: bool = True, fusion: str | None = None, model: bool = True
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(summary, per-case records) for `cases` answered by a `suggest.pipeline.Copilot`.
 
+    `model=False` drafts without the model (composed, saved and holding replies only).
     `fusion` overrides the retrieval fusion of the ranking that is scored (default: the copilot's setting).
     A case whose question the copilot rejects (e.g. longer than max_message_chars) is kept with no hits and its
     `error`; it counts as a miss.
@@ -139,7 +165,7 @@ def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
 
     retriever = copilot.retriever
     k = max(RANK_K, copilot.settings.top_k)
-    _warm_up(cases, copilot, today, draft, k, fusion)
+    _warm_up(cases, copilot, today, draft, k, fusion, model)
     per_case: list[dict[str, Any]] = []
     bar = tqdm(cases, desc="eval" + (" (drafts)" if draft else ""), unit="case", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
@@ -150,9 +176,12 @@ def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
             record["hits"] = [h.to_dict() for h in found.hits]
             record["detected_lang"] = found.language
             t0 = time.perf_counter()
-            sug = copilot.suggest(case["question"], today=today, draft=draft)
+            sug = copilot.suggest(case["question"], today=today, draft=draft, model=model)
             wall = (time.perf_counter() - t0) * 1000
             record["escalate"] = sug.escalate
+            record["suggested_answerable"] = sug.answerable
+            record["confidence"] = round(float(sug.confidence), 4)
+            record["evidence"] = [e.to_dict() for e in sug.evidence]
             record["escalation_reasons"] = list(sug.escalation_reasons)
             record["message_checks"] = [c.to_dict() for c in sug.message_checks]
             record["timings_ms"] = {**{key: round(float(v), 2) for key, v in sug.timings_ms.items()},

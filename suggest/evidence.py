@@ -31,13 +31,13 @@ Idf = Callable[[str], float]
 
 W_DENSE, W_KEYWORD, W_RANK = 0.5, 0.4, 0.1
 TITLE_WEIGHT = 0.5  # a message keyword found only in the title (heading path) counts half
-UNIT_HITS = 4  # the best usable hits whose sentences are scored
-MAX_EMBEDDED = 24  # sentences embedded per message at most (the latency budget: ≤ 100 ms after retrieval)
+UNIT_HITS = 3  # the best usable hits whose sentences are scored
+MAX_EMBEDDED = 12  # sentences embedded per message at most (the latency budget: ≤ 100 ms after retrieval)
 SENTENCE_MAX_TOKENS = 64
 MAX_EVIDENCE = 3
-KEEP_RATIO = 0.85  # a second or third sentence must score at least this share of the best one
+KEEP_RATIO = 0.85  # a second or third sentence (of the same passage) must score at least this share of the best
 DUPLICATE_JACCARD = 0.6  # two sentences sharing this share of their keywords state the same fact
-WHOLE_ANSWER_MAX_CHARS = 300  # a stored answer up to this long is one unit
+WHOLE_ANSWER_MAX_CHARS = 120  # a stored answer up to this long is one unit (longer past replies mix facts)
 STORED_ANSWER_KINDS = ("faq", "past_reply", "emergency")
 PINNED_CONFIDENCE = 1.0
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.、)])\s+")
@@ -159,11 +159,13 @@ def score_units(message: str, units: Sequence[Unit], dense: Sequence[float], idf
 
 
 def pick(scored: Sequence[Evidence], max_n: int = MAX_EVIDENCE, keep_ratio: float = KEEP_RATIO) -> list[Evidence]:
-    """The best unit, then up to `max_n - 1` more scoring at least `keep_ratio` of it that do not repeat a fact
-    already picked (keyword Jaccard ≥ DUPLICATE_JACCARD).
+    """The best unit, then up to `max_n - 1` more of the same passage scoring at least `keep_ratio` of it that do
+    not repeat a fact already picked (keyword Jaccard ≥ DUPLICATE_JACCARD). Sentences of other passages are left
+    out: next to the answer they tend to be facts about something else.
 
-    >>> ev = [Evidence("a", "Free shipping over ¥99.", 0.9), Evidence("b", "Free shipping over ¥99!", 0.88),
-    ...       Evidence("a", "Remote regions pay ¥8.", 0.8), Evidence("c", "Sizes S to XL.", 0.2)]
+    >>> ev = [Evidence("a", "Free shipping over ¥99.", 0.9), Evidence("b", "Shipping is free over ¥99!", 0.88),
+    ...       Evidence("a", "Free shipping over ¥99 only.", 0.85), Evidence("a", "Remote regions pay ¥8.", 0.8),
+    ...       Evidence("c", "Sizes S to XL.", 0.2)]
     >>> [e.sentence for e in pick(ev)]
     ['Free shipping over ¥99.', 'Remote regions pay ¥8.']
     """
@@ -173,6 +175,8 @@ def pick(scored: Sequence[Evidence], max_n: int = MAX_EVIDENCE, keep_ratio: floa
     for e in ranked:
         if len(chosen) >= max_n or (chosen and e.score < keep_ratio * chosen[0].score):
             break
+        if chosen and e.hit_id != chosen[0].hit_id:
+            continue
         words = set(tokenize(e.sentence))
         if any(_jaccard(words, s) >= DUPLICATE_JACCARD for s in seen):
             continue

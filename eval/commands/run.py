@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+from core.errors import UserError
 from core.settings import Settings, load_settings
 from eval.report import table, write_json
-from eval.run import load_eval_set, run_eval
+from eval.run import load_eval_set, run_eval, select_split
 from suggest.pipeline import Copilot
 
 RUN_ROWS = [
@@ -20,6 +21,9 @@ RUN_ROWS = [
     ("recall_at_5", "recall@5"), ("mrr_at_10", "MRR@10"), ("retrieval_ms", "retrieval ms p50 / p95"),
     ("escalation_cases", "cases with expect_escalation"), ("escalation_precision", "escalation precision"),
     ("escalation_recall", "escalation recall"), ("escalation_accuracy", "escalation accuracy"),
+    ("answerable_cases", "cases judged answerable or not"), ("answerable_precision", "answerable precision"),
+    ("answerable_recall", "answerable recall"), ("correct_rate", "correct rate (first draft)"),
+    ("model_correct_rate", "correct rate (model draft)"),
     ("drafted_cases", "drafted cases"), ("must_mention_rate", "must_mention rate"),
     ("must_not_mention_violations", "must_not_mention violations"), ("citation_validity", "citation validity"),
     ("grounded_rate", "grounded rate"), ("style_pass_rate", "style pass rate"),
@@ -39,6 +43,8 @@ class RunOptions:
     index: str
     today: date
     draft: bool = True
+    model: bool = True  # False: composed, saved and holding replies only
+    split: str | None = None  # only the cases of this split ("tune" / "heldout")
     fusion: str | None = None  # None: the shop's setting
     backend: str | None = None
     save: str | None = None  # also write the summary and per-case records here
@@ -60,7 +66,7 @@ class RunReport:
         """The saved-run file (--save) that the app's evaluation view compares."""
         o = self.options
         return {"kind": "eval_run", "created": self.created, "eval_set": o.eval_set, "index": o.index,
-                "today": o.today.isoformat(), "draft": o.draft,
+                "today": o.today.isoformat(), "draft": o.draft, "model": o.model, "split": o.split,
                 "settings": {k: getattr(self.settings, k) for k in SAVED_SETTINGS},
                 "summary": self.summary, "cases": self.cases}
 
@@ -92,10 +98,13 @@ def run_table(summary: dict[str, Any]) -> str:
 
 def run_set(options: RunOptions) -> RunReport:
     """Score the eval set on the index (retrieval and escalation; drafts too unless `draft` is False)."""
-    cases = load_eval_set(options.eval_set)
+    cases = select_split(load_eval_set(options.eval_set), options.split)
+    if not cases:
+        raise UserError(f"no case of {options.eval_set} is in split {options.split!r}; use tune or heldout")
     settings = load_settings(options.index, fusion=options.fusion, backend=options.backend)
     copilot = Copilot.open(options.index, settings)
-    summary, per_case = run_eval(cases, copilot, options.today, draft=options.draft, progress=options.progress)
+    summary, per_case = run_eval(cases, copilot, options.today, draft=options.draft, progress=options.progress,
+                                 model=options.model)
     report = RunReport(options, settings, summary, per_case,
                        created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if options.save:
