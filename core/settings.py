@@ -11,7 +11,7 @@ sign-off, words never to use) and `settings:` (any field of `Settings`). Environ
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
