@@ -3,3 +3,7 @@
 
 class UserError(Exception):
     """Bad input or a broken setup: the message names the problem and the fix, in one line."""
+
+
+class KnowledgeError(UserError):
+    """A problem in a knowledge file or entry (bad date, kind, keywords, table row): names the field and the fix."""
