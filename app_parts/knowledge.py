@@ -15,7 +15,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import tempfile
 import unicodedata
 from collections import defaultdict
@@ -23,8 +22,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from core.errors import UserError
+from core.errors import KnowledgeError, UserError
 from core.types import Passage
+from index.entries import validate_meta
 
 ALLOWED_UPLOAD = (".md", ".txt", ".csv", ".jsonl")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -261,25 +261,12 @@ def read_entries(knowledge_dir: str | Path, table: str) -> list[dict[str, str]]:
 
 
 def validate_entry(entry: Mapping[str, str], table: str) -> dict[str, str]:
-    """A cleaned entry (dates ISO, keywords ';'-joined) or a UserError naming the problem."""
-    from index.loaders import parse_date
-
+    """A cleaned entry (dates ISO, keywords ';'-joined) or a KnowledgeError naming the problem."""
     question, answer = (entry.get("question") or "").strip(), (entry.get("answer") or "").strip()
     if not question or not answer:
-        raise UserError("an entry needs a question and an answer")
-    keywords = ";".join(k.strip() for k in re.split(r"[;；,，]", entry.get("keywords") or "") if k.strip())
-    try:
-        vf = parse_date(entry.get("valid_from"), "valid_from") or ""
-        vu = parse_date(entry.get("valid_until"), "valid_until") or ""
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    if vf and vu and vf > vu:
-        raise UserError(f"valid_from {vf} is after valid_until {vu}")
-    if table == "emergency" and not keywords:
-        raise UserError("an emergency entry needs keywords (';'-separated): it is matched by them")
-    tags = ";".join(t.strip() for t in re.split(r"[;；,，]", entry.get("tags") or "") if t.strip())
-    return {"question": question, "answer": answer, "kind": "emergency" if table == "emergency" else "faq",
-            "keywords": keywords, "valid_from": vf, "valid_until": vu, "tags": tags}
+        raise KnowledgeError("an entry needs a question and an answer")
+    kind = "emergency" if table == "emergency" else "faq"
+    return {"question": question, "answer": answer, **validate_meta({**entry, "kind": kind}, kind).row()}
 
 
 def save_entry(knowledge_dir: str | Path, table: str, entry: Mapping[str, str], row: int | None = None) -> int:
@@ -313,9 +300,3 @@ def save_entry(knowledge_dir: str | Path, table: str, entry: Mapping[str, str], 
 
 def entry_choices(entries: Iterable[Mapping[str, str]]) -> list[tuple[str, int]]:
     return [(f"{i + 1}. {_preview(e.get('question', ''), 60)}", i) for i, e in enumerate(entries)]
-
-
-def copy_tree(src: str | Path, dst: str | Path) -> Path:
-    """Copy a knowledge folder (tests and demos work on a copy, never on the original)."""
-    shutil.copytree(src, dst, dirs_exist_ok=True)
-    return Path(dst)

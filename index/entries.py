@@ -31,8 +31,8 @@ class EntryMeta:
 
     def row(self) -> dict[str, str]:
         """The fields as CSV cells: lists ';'-joined, a missing date empty."""
-        return {"kind": self.kind, "keywords": ";".join(self.keywords), "tags": ";".join(self.tags),
-                "valid_from": self.valid_from or "", "valid_until": self.valid_until or ""}
+        return {"kind": self.kind, "keywords": ";".join(self.keywords), "valid_from": self.valid_from or "",
+                "valid_until": self.valid_until or "", "tags": ";".join(self.tags)}
 
 
 def split_list(value: object) -> list[str]:
