@@ -25,6 +25,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from core.errors import KnowledgeError, UserError
 from core.types import Passage
 from index.entries import validate_meta
+from index.loaders import list_files, load_file
+from index.manifest import Manifest
 
 ALLOWED_UPLOAD = (".md", ".txt", ".csv", ".jsonl")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -85,8 +87,6 @@ def inside(root: Path, rel: str) -> Path:
 
 def _validate_content(rel: str, data: bytes, max_chars: int) -> list[str]:
     """Problems the loader reports for this content; raises UserError when nothing in it could be indexed."""
-    from index.loaders import load_file
-
     with tempfile.TemporaryDirectory(prefix="copilot-upload-check-") as tmp:
         path = Path(tmp) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +124,6 @@ def save_upload(knowledge_dir: str | Path, src: str | Path, original_name: str, 
 
 def knowledge_files(knowledge_dir: str | Path) -> list[str]:
     """Relative paths of the files the indexer reads."""
-    from index.loaders import list_files
-
     root = Path(knowledge_dir)
     if not root.is_dir():
         return []
@@ -144,12 +142,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def source_rows(knowledge_dir: str | Path, manifest: Mapping[str, Any], passages: Sequence[Passage]
+def source_rows(knowledge_dir: str | Path, manifest: Manifest | None, passages: Sequence[Passage]
                 ) -> list[list[Any]]:
     """[source, kinds, passages, status, last indexed] for every file on disk or in the index."""
     root = Path(knowledge_dir)
-    indexed = manifest.get("files", {}) if manifest else {}
-    built = str(manifest.get("built_at", "")).replace("T", " ")[:19] if manifest else ""
+    indexed = manifest.files if manifest else {}
+    built = manifest.built_at.replace("T", " ")[:19] if manifest else ""
     kinds: dict[str, set[str]] = defaultdict(set)
     for p in passages:
         kinds[p.source].add(p.kind)
@@ -159,15 +157,15 @@ def source_rows(knowledge_dir: str | Path, manifest: Mapping[str, Any], passages
         entry = indexed.get(rel)
         if entry is None:
             status = "new (re-index to use)"
-        elif entry.get("sha256") != _sha256(root / rel):
+        elif entry.sha256 != _sha256(root / rel):
             status = "changed (re-index to use)"
         else:
             status = "indexed"
-        rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.get("passages", 0) if entry else 0, status,
+        rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.passages if entry else 0, status,
                      built if entry else ""])
     for rel, entry in sorted(indexed.items()):
         if rel not in on_disk:
-            rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.get("passages", 0),
+            rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.passages,
                          "deleted (re-index to drop)", built])
     return rows
 

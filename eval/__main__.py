@@ -391,7 +391,8 @@ def synthetic_index(folder: Path, n: int, dim: int, model_id: str, demo_passages
     import numpy as np
 
     from index.keyword import KeywordIndex
-    from index.store import FORMAT_VERSION, write_index
+    from index.manifest import Manifest
+    from index.store import write_index
     from core.language import detect_language
     from core.types import Passage
 
@@ -415,11 +416,8 @@ def synthetic_index(folder: Path, n: int, dim: int, model_id: str, demo_passages
     vectors = rng.standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     keyword = KeywordIndex.build(token_lists)
-    manifest = {"format_version": FORMAT_VERSION, "embedding_model": model_id, "dimension": dim,
-                "dense_index": dense_kind, "chunk_max_chars": 400, "tokenizer": "jieba-search+en-light-stem",
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "synthetic": True,
-                "passages": n, "files": {}}
-    write_index(folder, manifest, passages, vectors, keyword, dense_kind)
+    manifest = Manifest(embedding_model=model_id, dimension=dim, dense_index=dense_kind, synthetic=True)
+    write_index(folder, manifest, passages, vectors, keyword)
     return {"passages": n, "vocabulary": len(vocab), "tokens": int(lengths.sum()),
             "generate_and_write_s": round(time.perf_counter() - t0, 1)}
 

@@ -199,3 +199,16 @@ def test_stale_staging_folders_of_killed_builds_are_removed(built, kb, settings)
 def test_staging_folder_name_carries_the_writer_pid(tmp_path):
     stage = staging_dir(tmp_path / "idx")
     assert stage.name.startswith(f".idx.building-{os.getpid()}-") and stage.parent == tmp_path
+
+
+def test_lost_manifest_is_healed_by_build(built, kb, settings):
+    (built / "manifest.json").unlink()
+    summary = build_index(kb, built, settings)
+    assert summary.full_rebuild and verify_index(built) == []
+
+
+def test_cli_build_heals_a_damaged_keyword_file_without_traceback(built, kb, capsys):
+    flip_byte(built / "keyword/postings.npz")
+    code, out, err = cli(["build", str(kb), "--index", str(built)], capsys)
+    assert code == 0 and "Traceback" not in err and out.startswith("indexed 5 files")
+    assert cli(["verify", str(built)], capsys)[0] == 0
