@@ -211,7 +211,8 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     summary.passages = len(passages)
     summary.reused = sum(1 for r in reuse_rows if r >= 0)
     summary.added = len(passages) - summary.reused
-    summary.removed = len(prev.manifest.row_hashes) - len({r for r in reuse_rows if r >= 0}) if prev else 0
+    new_texts = {embedding_text(p) for p in passages}
+    summary.removed = sum(1 for p in (prev.rows.values() if prev else []) if embedding_text(p) not in new_texts)
     manifest = Manifest(embedding_model=model_id, dimension=dim, dense_index=settings.dense_index,
                         chunk_max_chars=settings.chunk_max_chars, embed_max_tokens=settings.embed_max_tokens,
                         knowledge_dir=str(root.resolve()), full_rebuild_reason=why_full, files=indexed)

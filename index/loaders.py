@@ -150,7 +150,8 @@ def _size(n: int) -> str:
 def _decode(data: bytes) -> tuple[str, str]:
     """(text, "") for UTF-8 text, else ("", why the content is refused)."""
     if b"\x00" in data:
-        return "", "the file contains NUL bytes: it looks like a binary file (or UTF-16 text: save it as UTF-8); not indexed"
+        return "", ("the file contains NUL bytes: it looks like a binary file (or UTF-16 text: save it as UTF-8); "
+                    "not indexed")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -8,6 +8,7 @@ healed by re-embedding instead of being carried over.
 from __future__ import annotations
 
 import json
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from core.types import Passage
 from index.manifest import Manifest, row_hash, sha256_file
-from index.store import DENSE, INDEX_FILES, PASSAGES, READ_ERRORS, Damaged, all_vectors, reason
+from index.store import DENSE, INDEX_FILES, KEYWORD_FILES, PASSAGES, READ_ERRORS, Damaged, all_vectors, reason
 
 SHOW_ROWS = 5  # rows named in a message before "and N more"
 
@@ -28,6 +29,10 @@ def _rows_text(rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows[:SHOW_ROWS])
     more = f" and {len(rows) - SHOW_ROWS} more" if len(rows) > SHOW_ROWS else ""
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def _verb(items: Sized, one: str, many: str) -> str:
+    return one if len(items) == 1 else many
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -65,7 +70,8 @@ def _verify(folder: Path) -> tuple[Manifest, list[tuple[str, str]]]:
     if (folder / PASSAGES).is_file():
         bad = _bad_rows(_lines(folder / PASSAGES), manifest.row_hashes)
         if bad:
-            problems.append((PASSAGES, f"{_rows_text(bad)} do not match their row hashes (edited or reordered?)"))
+            problems.append((PASSAGES, f"{_rows_text(bad)} {_verb(bad, 'does', 'do')} not match the row hashes "
+                                       "(edited or reordered?)"))
     return manifest, problems
 
 
@@ -81,7 +87,8 @@ def raise_if_damaged(folder: str | Path) -> Manifest:
     manifest, problems = _verify(folder)
     if problems:
         rel, what = problems[0]
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        n = len(problems) - 1
+        more = f" (and {n} more problem{'s' * (n > 1)})" if n else ""
         raise Damaged(folder, manifest, rel, what + more)
     return manifest
 
@@ -104,6 +111,7 @@ def read_previous(folder: Path) -> Previous:
     manifest = Manifest.read(folder)
     prev = Previous(manifest)
     damaged = dict(file_problems(folder, manifest))
+    prev.problems += [f"{rel} {damaged[rel]}: rebuilt from the passages" for rel in KEYWORD_FILES if rel in damaged]
     if DENSE in damaged:
         prev.problems.append(f"{DENSE} {damaged[DENSE]}: no vector reused")
     else:
@@ -121,8 +129,8 @@ def read_previous(folder: Path) -> Previous:
         if i + 1 not in bad:
             prev.rows[i] = Passage.from_dict(json.loads(line))
     if bad:
-        prev.problems.append(f"{PASSAGES} {_rows_text(sorted(bad))} no longer match their stored hash: "
-                             "re-embedded instead of reused")
+        prev.problems.append(f"{PASSAGES} {_rows_text(sorted(bad))} no longer {_verb(bad, 'matches', 'match')} "
+                             "the stored hash: re-embedded instead of reused")
     if prev.vectors is not None and len(prev.vectors) != len(manifest.row_hashes):
         prev.problems.append(f"{DENSE} has {len(prev.vectors)} vectors for {len(manifest.row_hashes)} rows: "
                              "no vector reused")

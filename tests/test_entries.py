@@ -33,7 +33,8 @@ def test_valid_meta(raw, default_kind, expected):
     ({"kind": "banana"}, "unknown kind 'banana' (valid: doc, faq, past_reply, emergency, greeting)"),
     ({"valid_from": "2026-13-01"}, "bad date '2026-13-01' in valid_from (use YYYY-MM-DD)"),
     ({"valid_until": "next week"}, "bad date 'next week' in valid_until (use YYYY-MM-DD)"),
-    ({"valid_from": "2026-12-01", "valid_until": "2026-11-01"}, "valid_from 2026-12-01 is after valid_until 2026-11-01"),
+    ({"valid_from": "2026-12-01", "valid_until": "2026-11-01"},
+     "valid_from 2026-12-01 is after valid_until 2026-11-01"),
     ({"kind": "emergency"}, "an emergency entry needs keywords (';'-separated) to be matched by"),
 ])
 def test_invalid_meta_is_a_knowledge_error(raw, message):
