@@ -70,7 +70,6 @@ class Damaged(UserError):
 
     def __init__(self, folder: Path, manifest: Manifest, rel: str, what: str) -> None:
         super().__init__(f"index {folder} is damaged: {rel} {what}; {manifest.rebuild_hint(folder)}")
-        self.rel = rel
 
 
 def reason(e: Exception) -> str:
@@ -200,18 +199,23 @@ def load_index(folder: str | Path, expect_model: str | None = None) -> StoredInd
     raise AssertionError("unreachable")
 
 
+def size_problem(path: Path, entry: IndexFile | None) -> str:
+    """What is wrong with an index file's presence or size; "" when it has the size the manifest recorded."""
+    if entry is None:
+        return "has no checksum in the manifest"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "is missing"
+    return "" if size == entry.size else f"is {size} bytes, the manifest says {entry.size}"
+
+
 def check_sizes(base: Path, folder: Path, manifest: Manifest) -> None:
-    """Every index file is there with the size the manifest recorded (a truncated or missing file fails)."""
+    """Every index file is there with its recorded size (cheap: catches a truncated or missing file)."""
     for rel in INDEX_FILES:
-        entry = manifest.index_files.get(rel)
-        if entry is None:
-            raise Damaged(folder, manifest, rel, "has no checksum in the manifest")
-        try:
-            size = (base / rel).stat().st_size
-        except OSError:
-            raise Damaged(folder, manifest, rel, "is missing") from None
-        if size != entry.size:
-            raise Damaged(folder, manifest, rel, f"is {size} bytes, the manifest says {entry.size}")
+        what = size_problem(base / rel, manifest.index_files.get(rel))
+        if what:
+            raise Damaged(folder, manifest, rel, what)
 
 
 def _changed_keyword_file(base: Path, manifest: Manifest) -> str:
@@ -251,7 +255,8 @@ def _load_from(base: Path, folder: Path, expect_model: str | None) -> StoredInde
     except READ_ERRORS as e:
         if rel == KEYWORD:
             rel = _changed_keyword_file(base, manifest)
-        raise Damaged(folder, manifest, rel, f"cannot be read ({reason(e)})") from None
+        why = reason(e).replace(str(base), str(folder))  # name the user's path, not /proc/self/fd/N
+        raise Damaged(folder, manifest, rel, f"cannot be read ({why})") from None
     counts = {len(passages), dense.ntotal, len(keyword.doc_len), len(manifest.row_hashes)}
     if len(counts) > 1:
         raise Damaged(folder, manifest, PASSAGES, f"has {len(passages)} rows but {DENSE} has {dense.ntotal} "

@@ -16,7 +16,8 @@ import numpy as np
 
 from core.types import Passage
 from index.manifest import Manifest, row_hash, sha256_file
-from index.store import DENSE, INDEX_FILES, KEYWORD_FILES, PASSAGES, READ_ERRORS, Damaged, all_vectors, reason
+from index.store import (DENSE, INDEX_FILES, KEYWORD_FILES, PASSAGES, READ_ERRORS, Damaged, all_vectors, reason,
+                         size_problem)
 
 SHOW_ROWS = 5  # rows named in a message before "and N more"
 
@@ -52,15 +53,12 @@ def file_problems(folder: Path, manifest: Manifest) -> list[tuple[str, str]]:
     """(file, what is wrong) for every index file that is missing or differs from its recorded checksum."""
     problems = []
     for rel in INDEX_FILES:
-        entry, path = manifest.index_files.get(rel), folder / rel
-        if entry is None:
-            problems.append((rel, "has no checksum in the manifest"))
-        elif not path.is_file():
-            problems.append((rel, "is missing"))
-        elif path.stat().st_size != entry.size:
-            problems.append((rel, f"is {path.stat().st_size} bytes, the manifest says {entry.size}"))
-        elif sha256_file(path) != entry.sha256:
-            problems.append((rel, "does not match its checksum"))
+        entry = manifest.index_files.get(rel)
+        what = size_problem(folder / rel, entry)
+        if not what and sha256_file(folder / rel) != entry.sha256:  # type: ignore[union-attr]
+            what = "does not match its checksum"
+        if what:
+            problems.append((rel, what))
     return problems
 
 
