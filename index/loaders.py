@@ -53,8 +53,9 @@ class LoadedFile:
 
     @property
     def failed(self) -> bool:
-        """True when the file as a whole could not be read (nothing usable came out of it)."""
-        return any(p.level == "error" and p.line == 0 for p in self.problems)
+        """True when the file as a whole could not be read, or every row of it was bad (nothing usable came out)."""
+        errors = [p for p in self.problems if p.level == "error"]
+        return any(p.line == 0 for p in errors) or bool(errors and not self.passages)
 
 
 def passage_id(source: str, title: str, text: str, question: str = "") -> str:

@@ -202,3 +202,19 @@ def test_binary_file_is_refused(kb, tmp_path, settings):
     summary = build_index(kb, tmp_path / "idx", settings)
     assert [e.source for e in summary.errors] == ["nul.md"] and "binary" in summary.errors[0].message
     assert "nul.md" not in sources(tmp_path / "idx")
+
+
+def test_bad_rows_cost_only_themselves_and_an_all_bad_table_keeps_its_previous_version(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    (kb / "faq/more.jsonl").write_text('{"question": "A?", "answer": "a"}\n{"question": "B?", "answer": "b"}\n',
+                                       encoding="utf-8")
+    build_index(kb, out, settings)
+    (kb / "faq/more.jsonl").write_text('{"question": "A?", "answer": "a2"}\n{broken\n', encoding="utf-8")
+    summary = build_index(kb, out, settings)
+    assert [str(e) for e in summary.errors] == ["error: faq/more.jsonl:2: invalid JSON (Expecting property name "
+                                                "enclosed in double quotes); row skipped"]
+    assert [p.text for p in load_index(out).passages if p.source == "faq/more.jsonl"] == ["a2"]
+    (kb / "faq/more.jsonl").write_text('{broken\n', encoding="utf-8")
+    summary = build_index(kb, out, settings)
+    assert [p.text for p in load_index(out).passages if p.source == "faq/more.jsonl"] == ["a2"]
+    assert "kept the previously indexed version" in [w.message for w in summary.problems if w.level == "warning"]
