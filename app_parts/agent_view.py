@@ -10,7 +10,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from app_parts.render import drafts_html, escalation_html, sources_html, status_html
-from app_parts.service import CopilotService
+from app_parts.service import DESK_CONCURRENCY, CopilotService
 from app_parts.texts import DEFAULT_LANG, choices, t
 from app_parts.ui import COPY_JS, LIGHT, MAX_REPLY_CHARS, Labels, err, short, time_str, ui_lang
 from core.errors import UserError
@@ -233,7 +233,8 @@ def agent_view(service: CopilotService, concurrency: int, labels: Labels) -> Age
     state = gr.State(None)
 
     outputs = [status, drafts, sources, reply, pick, state]
-    model_kw = {"concurrency_id": "model", "concurrency_limit": concurrency, "api_visibility": "private",
+    model_kw = {"concurrency_id": "desk", "concurrency_limit": max(concurrency, DESK_CONCURRENCY),
+                "api_visibility": "private",
                 "show_progress": "minimal", "show_progress_on": [drafts]}
     suggested = [trigger(h["suggest"], [message, history, ui_choice, state], outputs, api_name=name, **model_kw)
                  for trigger, name in ((suggest_btn.click, "agent_suggest"), (regen_btn.click, "agent_regenerate"))]

@@ -119,7 +119,7 @@ def draft_html(draft: Mapping[str, Any], n_hits: int, lang: str, hit_numbers: Ma
     notes = "".join(_check_html(c, lang) for c in placed.get(-1, []))
     if retry:
         notes = f'<div class="chk chk-info">↻ {esc(t(lang, "retry"))}{esc("; ".join(retry))}</div>' + notes
-    label = t(lang, origin if origin in ("saved_reply", "model", "holding") else "model")
+    label = t(lang, origin if origin in ("composed", "saved_reply", "model", "holding") else "model")
     badge = f'<span class="badge origin-{esc(origin)}">{esc(label)}</span>'
     live = f'<span class="live">{esc(t(lang, "streaming"))}</span>' if streaming else ""
     n_err = sum(1 for c in checks if c.get("severity") == "error")

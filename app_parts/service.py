@@ -13,15 +13,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from app_parts import feedback as fb
 from app_parts.history import parse_history
 from core.errors import UserError
-from core.events import DoneEvent, HitsEvent
+from core.events import DoneEvent, Event, HitsEvent
 from core.settings import Settings
 
 Progress = Callable[[int, int, str], None]
+# Agent requests served at once. Not the model's limit: the generator serialises its own work, and a request
+# queued here would wait for other agents' model drafts before its composed draft (target: ≤ 300 ms p95 with 10
+# agents; python -m eval.concurrency).
+DESK_CONCURRENCY = 16
 
 
 class ReindexCancelled(UserError):
@@ -114,14 +118,19 @@ class CopilotService:
         turns = parse_history(history, max_chars=4 * self.settings.max_message_chars)
         return text, turns
 
-    def suggest(self, message: str, history: Any = None, draft: bool = True) -> dict[str, Any]:
-        """The Suggestion dict (DESIGN §4) for the API endpoint. A backend crash that escapes the pipeline is
-        reported in `errors` with the retrieval result kept."""
+    def stream(self, message: str, history: Any = None, draft: bool = True, model: bool = True) -> Iterator[Event]:
+        """The pipeline's events for one message. The composed (or check-back) draft comes before the model is
+        asked for anything, so it never waits behind another agent's model draft: the generator serves one
+        request at a time behind its own lock, and requests are not queued behind each other here."""
         text, turns = self.validate(message, history)
-        copilot = self.copilot
+        return self.copilot.run(text, today=self.today(), history=turns or None, draft=draft, model=model)
+
+    def suggest(self, message: str, history: Any = None, draft: bool = True, model: bool = True) -> dict[str, Any]:
+        """The Suggestion dict (DESIGN §4) for the API endpoint (`model=False`: at once, without the model's draft).
+        A backend crash that escapes the pipeline is reported in `errors` with the retrieval result kept."""
         sug = None
         try:
-            for event in copilot.run(text, today=self.today(), history=turns or None, draft=draft):
+            for event in self.stream(message, history, draft, model):
                 if isinstance(event, (HitsEvent, DoneEvent)):
                     sug = event.suggestion
         except UserError:

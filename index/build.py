@@ -22,12 +22,13 @@ from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import KeywordIndex, passage_tokens
 from index.loaders import FileProblem, list_files, load_file
 from index.manifest import MANIFEST, KnowledgeFile, Manifest
+from index.sentences import SENTENCES_FILE, SentenceStore, build_sentence_store
 from index.store import DENSE, KEYWORD, PASSAGES, remove_stale_staging, staging_dir, swap_in, write_index
 from index.verify import Previous, read_previous
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) — the app shows it as a progress bar
 # What an index folder holds: a folder of only these names is an index even when its manifest was lost.
-INDEX_NAMES = {MANIFEST, PASSAGES, DENSE, KEYWORD, SHOP_FILE, "rules"}
+INDEX_NAMES = {MANIFEST, PASSAGES, DENSE, KEYWORD, SHOP_FILE, "rules", SENTENCES_FILE}
 
 
 @dataclass
@@ -215,9 +216,22 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     manifest = Manifest(embedding_model=model_id, dimension=dim, dense_index=settings.dense_index,
                         chunk_max_chars=settings.chunk_max_chars, embed_max_tokens=settings.embed_max_tokens,
                         knowledge_dir=str(root.resolve()), full_rebuild_reason=why_full, files=indexed)
+    t_sentences = time.perf_counter()
+    loaded: list[Embedder] = [embedder] if embedder is not None else []
+
+    def encode(texts: list[str]) -> np.ndarray:  # the model loads only when a sentence is new
+        if not loaded:
+            loaded.append(embedder_for(settings))
+        return loaded[0].encode(texts)
+
+    sentences = build_sentence_store(passages, encode, dim,
+                                     SentenceStore.load(index_dir) if old_vectors is not None else None,
+                                     settings.embed_batch_size)
+    summary.embed_seconds += time.perf_counter() - t_sentences
     stage = staging_dir(index_dir)
     try:
         write_index(stage, manifest, passages, vectors, keyword)
+        sentences.save(stage)  # an optional extra, outside the manifest: evidence selection works without it
         _copy_shop_config(root, stage)
         swap_in(stage, index_dir)
     finally:

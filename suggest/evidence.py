@@ -2,7 +2,7 @@
 
 Every sentence of the best usable hits (a *unit*) is scored against the message:
 
-    score = W_DENSE · cosine(message, title + sentence)
+    score = W_DENSE · cosine(message, title + sentence)   (sentence vectors from the index, see index/sentences.py)
           + W_KEYWORD · share of the message's keywords (idf-weighted) found in the sentence, its title counting half
           + W_RANK / rank of its passage
 
@@ -16,16 +16,16 @@ usual answers: it alone is the evidence. The best score is the suggestion's `con
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
-from core.language import detect_language, split_sentences
+from core.language import detect_language
 from core.types import Evidence, Hit
 from index.embed import Embedder
 from index.keyword import KeywordIndex, tokenize
+from index.sentences import SentenceStore, evidence_sentences, sentence_context
 
 Idf = Callable[[str], float]
 
@@ -33,14 +33,12 @@ W_DENSE, W_KEYWORD, W_RANK = 0.5, 0.4, 0.1
 TITLE_WEIGHT = 0.5  # a message keyword found only in the title (heading path) counts half
 UNIT_HITS = 3  # the best usable hits whose sentences are scored
 MAX_EMBEDDED = 12  # sentences embedded per message at most (the latency budget: ≤ 100 ms after retrieval)
-SENTENCE_MAX_TOKENS = 64
 MAX_EVIDENCE = 3
 KEEP_RATIO = 0.85  # a second or third sentence (of the same passage) must score at least this share of the best
 DUPLICATE_JACCARD = 0.6  # two sentences sharing this share of their keywords state the same fact
 WHOLE_ANSWER_MAX_CHARS = 120  # a stored answer up to this long is one unit (longer past replies mix facts)
 STORED_ANSWER_KINDS = ("faq", "past_reply", "emergency")
 PINNED_CONFIDENCE = 1.0
-_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.、)])\s+")
 
 
 @dataclass(frozen=True)
@@ -100,50 +98,36 @@ def units_of(hits: Sequence[Hit], lang: str, max_hits: int = UNIT_HITS) -> list[
         if hit.passage.kind in STORED_ANSWER_KINDS and len(text) <= WHOLE_ANSWER_MAX_CHARS:
             units.append(Unit(hit, rank, text, whole=True))
             continue
-        units.extend(Unit(hit, rank, sentence) for sentence in sentences(text))
+        units.extend(Unit(hit, rank, sentence) for sentence in evidence_sentences(text))
     return units
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a passage, a clause ending in a semicolon kept with the next one (it states the same
-    fact's other half); list marks alone are dropped.
-
-    >>> sentences("Orders over ¥99 ship free; below ¥99 the fee is ¥8. - Remote regions excluded.")
-    ['Orders over ¥99 ship free; below ¥99 the fee is ¥8.', '- Remote regions excluded.']
-    """
-    out: list[str] = []
-    glue = False
-    for _, _, piece in split_sentences(text):
-        if glue and out:
-            out[-1] = out[-1] + (" " if piece[0].isascii() else "") + piece
-        elif _LIST_MARK.sub("", piece).strip(" #*-"):
-            out.append(piece)
-        glue = piece.endswith((";", "；"))
-    return out
 
 
 def _lang_of(hit: Hit) -> str:
     return hit.passage.lang or detect_language(hit.passage.text)
 
 
-def dense_scores(units: Sequence[Unit], query_vector: np.ndarray | None, embedder: Embedder | None) -> list[float]:
-    """Cosine of the message with each unit: a stored answer's from retrieval, a sentence's embedded with its
-    title (the first MAX_EMBEDDED sentences, in one batch; the rest and all without a query vector get 0)."""
+def dense_scores(units: Sequence[Unit], query_vector: np.ndarray | None, embedder: Embedder | None,
+                 store: SentenceStore | None = None) -> list[float]:
+    """Cosine of the message with each unit: a stored answer's from retrieval, a sentence's from the index's
+    sentence vectors, else embedded now with its title (at most MAX_EMBEDDED, in one batch; the rest get 0).
+    Without a query vector (keyword-only retrieval) sentences get 0."""
     scores = [float(u.hit.dense_score) if u.whole else 0.0 for u in units]
-    if query_vector is None or embedder is None:
+    if query_vector is None:
         return scores
-    todo = [i for i, u in enumerate(units) if not u.whole][:MAX_EMBEDDED]
+    query = np.asarray(query_vector, dtype=np.float32)
+    todo = []
+    for i, u in enumerate(units):
+        stored = None if u.whole or store is None else store.vector(u.hit.id, u.sentence)
+        if stored is not None:
+            scores[i] = float(stored @ query)
+        elif not u.whole:
+            todo.append(i)
+    todo = todo[:MAX_EMBEDDED] if embedder is not None else []
     if todo:
-        texts = [_with_title(units[i]) for i in todo]
-        vecs = embedder.encode(texts, max_tokens=SENTENCE_MAX_TOKENS)
-        for i, cos in zip(todo, vecs @ np.asarray(query_vector, dtype=np.float32)):
+        vecs = embedder.encode([sentence_context(units[i].hit.passage, units[i].sentence) for i in todo])
+        for i, cos in zip(todo, vecs @ query):
             scores[i] = float(cos)
     return scores
-
-
-def _with_title(unit: Unit) -> str:
-    title = unit.hit.passage.title
-    return f"{title}: {unit.sentence}" if title else unit.sentence
 
 
 def score_units(message: str, units: Sequence[Unit], dense: Sequence[float], idf: Idf) -> list[float]:
@@ -190,12 +174,13 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 
 def select_evidence(message: str, hits: Sequence[Hit], lang: str, idf: Idf, *,
-                    query_vector: np.ndarray | None = None, embedder: Embedder | None = None) -> EvidenceSelection:
+                    query_vector: np.ndarray | None = None, embedder: Embedder | None = None,
+                    store: SentenceStore | None = None) -> EvidenceSelection:
     """The evidence for `message` from usable `hits` (best first): see the module docstring."""
     units = units_of(hits, lang)
     if not units:
         return EvidenceSelection()
-    scores = score_units(message, units, dense_scores(units, query_vector, embedder), idf)
+    scores = score_units(message, units, dense_scores(units, query_vector, embedder, store), idf)
     scored = [Evidence(u.hit.id, u.sentence, s) for u, s in zip(units, scores)]
     by_hit: dict[str, list[Evidence]] = {}
     for e in sorted(scored, key=lambda e: -e.score):

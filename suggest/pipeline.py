@@ -21,6 +21,7 @@ from core.rules import Rules, load_rules
 from core.settings import Settings, ShopProfile, load_settings, load_shop
 from core.types import Check, CheckResult, Draft, Hit, SearchResult, Suggestion
 from index.embed import Embedder
+from index.sentences import SentenceStore
 from suggest.backends import Generator, check_backend_name, get_generator
 from suggest.checks import MessageAnalysis, analyse_message, check_draft
 from suggest.checks.texts import say
@@ -96,6 +97,7 @@ class Copilot:
     rules: Rules
     generator: Generator | None = None
     generator_factory: Callable[[Settings], Generator] = field(default=get_generator)
+    sentences: SentenceStore | None = None  # the index's sentence vectors (None: embedded per message)
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings | None = None, *, embedder: Embedder | None = None,
@@ -106,7 +108,8 @@ class Copilot:
             check_backend_name(settings.backend)  # a typo is an error now, not after retrieval
         rules_dir = Path(index_dir) / "rules"
         return cls(Retriever.open(index_dir, settings, embedder), settings, load_shop(index_dir),
-                   load_rules(rules_dir if rules_dir.is_dir() else None), generator)
+                   load_rules(rules_dir if rules_dir.is_dir() else None), generator,
+                   sentences=SentenceStore.load(index_dir))
 
     def get_generator(self) -> Generator:
         if self.generator is None:
@@ -169,7 +172,8 @@ class Copilot:
     def evidence(self, message: str, found: SearchResult) -> EvidenceSelection:
         """The evidence sentences for a message among the usable hits of its search, and their confidence."""
         return select_evidence(message, usable(found.hits), found.language, self.idf,
-                               query_vector=found.query_vector, embedder=self.retriever.embedder)
+                               query_vector=found.query_vector, embedder=self.retriever.embedder,
+                               store=self.sentences)
 
     # --------------------------------------------------------------------------------------- the steps of run
     def _weigh_evidence(self, sug: Suggestion, found: SearchResult) -> None:
