@@ -15,8 +15,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 from index.embed import Embedder
 from suggest.backends import Generator, GeneratorError, check_backend_name, get_generator
-from suggest.checks import (INJECTION_FLAGS, Rules, analyse_message, check_draft, detect_instructions, load_rules,
-                            split_sentences)
+from core.instructions import INJECTION_FLAGS, detect_instructions
+from core.language import split_sentences
+from core.rules import Rules, load_rules
+from suggest.checks import analyse_message, check_draft
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
 from core.errors import UserError
 from suggest.retrieve import Retriever
