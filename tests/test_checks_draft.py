@@ -7,11 +7,12 @@ import re
 import pytest
 
 from core.language import split_sentences
+from core.rules import load_rules
 from core.settings import ShopProfile
 from core.types import Check, Hit, Passage
 from suggest.checks.analysis import MessageAnalysis
 from suggest.checks.draft import (check_draft, check_feelings_first, check_instruction_following, check_pii_echo,
-                                  check_promises, check_unsupported_facts)
+                                  check_promises, check_unsupported_facts, is_greeting)
 from suggest.checks.tone import check_tone
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -158,6 +159,17 @@ def test_feelings_first_points_at_the_opening_sentence():
 def test_feelings_first_uses_a_given_analysis():
     calm = MessageAnalysis(lang="zh")
     assert check_feelings_first("太差了！！！", "订单已发出。", "zh", analysis=calm) == []
+
+
+@pytest.mark.parametrize("sentence, greeting", [
+    ("您好！", True), ("亲亲，在的~", True), ("您好，亲", True), ("Hi there,", True), ("Hello!", True),
+    ("Dear Amy,", True), ("Good morning.", True), ("Thanks for contacting us!", True),
+    # near misses: a greeting followed by content, a word that only starts like one, a greeting later on
+    ("您好，订单已发出。", False), ("Hi Amy, it ships today.", False), ("His order left today.", False),
+    ("Highly recommended!", False), ("Sorry, hello", False), ("", False),
+])
+def test_is_greeting(sentence, greeting):
+    assert is_greeting(sentence, load_rules()) is greeting
 
 
 # ------------------------------------------------------------------------------------------------ personal data echo

@@ -59,6 +59,16 @@ class Rules:
                 kept.append((rule, m))
         return kept
 
+    def starts_with(self, name: str, text: str) -> bool:
+        """True when an entry of list `name` matches at the very start of `text`.
+
+        >>> rules = load_rules()
+        >>> rules.starts_with("greeting", "Hello, it ships today."), rules.starts_with("greeting", "His order")
+        (True, False)
+        """
+        hits = self.find(name, text)
+        return bool(hits) and hits[0][1].start() == 0
+
     def first(self, name: str, text: str) -> str:
         """The first matching text of list `name` in `text`, or "" (e.g. `first("escalation_legal", m)`)."""
         hits = self.find(name, text)

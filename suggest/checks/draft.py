@@ -16,6 +16,7 @@ and the grounding checks of grounding.py (unsupported_entity, polarity, off_topi
 """
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from core.instructions import INJECTION_FLAGS, detect_instructions
@@ -32,6 +33,7 @@ from suggest.checks.texts import say
 from suggest.checks.tone import check_tone
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_GREETING_GAP = re.compile(r"[\s,，~～!！.。、]*")  # what may stand between and after greeting words
 
 
 def check_unsupported_facts(draft: str, support_texts: Sequence[str], lang: str, message: str = "") -> list[Check]:
@@ -70,6 +72,20 @@ def check_promises(draft: str, support_texts: Sequence[str], lang: str, rules: R
     return checks
 
 
+def is_greeting(sentence: str, rules: Rules) -> bool:
+    """A sentence made only of greeting words (greeting.txt) and punctuation, starting with one.
+
+    >>> rules = load_rules()
+    >>> is_greeting("您好，亲~", rules), is_greeting("Hi there!", rules), is_greeting("Hi Amy, it ships today.", rules)
+    (True, True, False)
+    """
+    hits = rules.find("greeting", sentence)
+    if not hits or hits[0][1].start() != 0:
+        return False
+    gaps = zip([m.end() for _, m in hits], [m.start() for _, m in hits[1:]] + [len(sentence)])
+    return all(_GREETING_GAP.fullmatch(sentence, start, end) for start, end in gaps)
+
+
 def check_feelings_first(message: str, draft: str, lang: str, analysis: MessageAnalysis | None = None,
                          rules: Rules | None = None) -> list[Check]:
     """For an upset customer, the draft's first (non-greeting) sentence must acknowledge the feeling.
@@ -81,7 +97,7 @@ def check_feelings_first(message: str, draft: str, lang: str, analysis: MessageA
     analysis = analysis or analyse_message(message, lang=lang, rules=rules)
     if not analysis.upset:
         return []
-    opening = next((s for _, _, s in split_sentences(draft) if not rules.find("greeting", s)), None)
+    opening = next((s for _, _, s in split_sentences(draft) if not is_greeting(s, rules)), None)
     if opening is None or rules.find("acknowledge", opening):
         return []
     text = say("finding.feelings_first", lang, opening)
