@@ -11,6 +11,7 @@ of grounding.yaml. English: capitalised words not at a sentence start, and the l
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -29,6 +30,7 @@ _SENTENCE_LEAD = re.compile(r"(?:^|[.!?:;\"“(\n]|\[\d+\])\s*$")
 _LATIN = re.compile(r"[A-Za-z]")
 _UNIT_BEFORE = re.compile(r"\d\s*$")
 _TAG_KIND = {"ns": "place"}
+jieba.setLogLevel(logging.WARNING)  # posseg may load the dictionary before index.keyword does; keep it quiet
 
 
 @dataclass(frozen=True)

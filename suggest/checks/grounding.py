@@ -10,7 +10,7 @@
     echo                error     prompt, check or meta text in the reply                          echo.py
     markup              error     HTML, comments or markdown in a plain-text reply                 markup.py
 
->>> [c.name for c in check_grounding("能退吗", "可以退，另外送您一个赠品。", ["七天内可以退货。"], "zh")]
+>>> [c.name for c in check_grounding("能退吗", "可以退，另外送您一个杯垫。", ["七天内可以退货。"], "zh")]
 ['unsupported_offer']
 """
 from __future__ import annotations

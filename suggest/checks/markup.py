@@ -39,8 +39,9 @@ def plain_text(text: str) -> str:
 
 
 def markup_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each piece of markup in `text`, left to right, overlaps merged into the first."""
-    spans = sorted((m.start(), m.end()) for p in _PATTERNS for m in p.finditer(text) if m.group().strip())
+    """(start, end) of each piece of markup in `text`, left to right; the longest wins where pieces overlap."""
+    spans = sorted(((m.start(), m.end()) for p in _PATTERNS for m in p.finditer(text) if m.group().strip()),
+                   key=lambda span: (span[0], -span[1]))
     kept: list[tuple[int, int]] = []
     for start, end in spans:
         if not kept or start >= kept[-1][1]:

@@ -3,7 +3,7 @@ no (unflagged) passage grants. A denied offer ("没有赠品", "there is no free
 
 >>> [c.span for c in check_unsupported_offers("另外再送您一只汤勺作为补偿。", ["我们会补发或退款。"], "zh")]
 ['送您', '补偿']
->>> [c.span for c in check_unsupported_offers("Sorry, there is no free gift with the kettle.", ["1 kettle, 1 base."], "en")]
+>>> check_unsupported_offers("Sorry, there is no free gift with the kettle.", ["1 kettle, 1 base."], "en")
 []
 """
 from __future__ import annotations

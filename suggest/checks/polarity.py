@@ -19,14 +19,23 @@ from suggest.checks.clauses import Clause, clauses, content_terms
 from suggest.checks.spans import finding
 from suggest.checks.texts import say
 
-MIN_SHARED = 1  # content words a draft clause must share with an evidence clause before their polarity is compared
+# A draft clause and an evidence clause are about the same thing when they share this many content words, or at
+# least this part of the evidence clause's ("Even though it has shipped" shares one of five with "Once it has
+# shipped the address can no longer be changed": not enough to say the address clause is contradicted).
+MIN_SHARED = 2
+MIN_SHARED_PART = 1 / 3
+
+
+def _about_same(shared: int, candidate: Clause) -> bool:
+    return shared >= MIN_SHARED or (shared >= 1 and shared >= MIN_SHARED_PART * len(candidate.terms))
 
 
 def best_matches(terms: frozenset[str], candidates: Sequence[Clause]) -> list[Clause]:
-    """The candidate clauses sharing the most content words with `terms` (at least MIN_SHARED); ties all kept."""
+    """The candidate clauses about the same thing as `terms` that share the most content words; ties all kept."""
     scored = [(len(terms & c.terms), c) for c in candidates]
+    scored = [(s, c) for s, c in scored if _about_same(s, c)]
     top = max((s for s, _ in scored), default=0)
-    return [c for s, c in scored if s == top] if top >= MIN_SHARED else []
+    return [c for s, c in scored if s == top]
 
 
 def polarity_conflicts(draft: str, evidence_texts: Sequence[str], message: str = "") -> list[tuple[Clause, Clause]]:

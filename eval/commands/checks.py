@@ -18,11 +18,9 @@ from typing import Any, Sequence
 from core.errors import UserError
 from core.settings import ShopProfile, load_shop
 from core.types import Hit, Passage
+from eval.report import table
 from suggest.checks import check_draft
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SET = REPO / "eval" / "sets" / "drafts_labelled.jsonl"
-DEFAULT_KNOWLEDGE = REPO / "data" / "demo-shop"
 SPLITS = ("tune", "heldout")
 LABELS = ("right", "wrong")
 
@@ -55,8 +53,8 @@ class Judged:
 
 @dataclass(frozen=True)
 class ChecksEvalOptions:
-    eval_set: Path = DEFAULT_SET
-    knowledge: Path | None = DEFAULT_KNOWLEDGE  # where shop.yaml is; None: the default shop profile
+    eval_set: Path
+    knowledge: Path | None  # where shop.yaml is; None: the default shop profile
     show: bool = False  # list every missed wrong draft and every false alarm
 
 
@@ -135,22 +133,18 @@ class ChecksReport:
 
     def text(self) -> str:
         names = [s for s in SPLITS if s in self.splits]
-        rows = [("", *names)]
-        cell = lambda s: f"{s['hits']}/{s['n']} = {s['rate']:.3f}" if s["n"] else "—"  # noqa: E731
-        rows.append(("wrong drafts caught", *(cell(self.splits[s]["caught"]) for s in names)))
-        rows.append(("false alarms on right drafts", *(cell(self.splits[s]["false_alarms"]) for s in names)))
+        rows = [("wrong drafts caught", *(_cell(self.splits[s]["caught"]) for s in names)),
+                ("false alarms on right drafts", *(_cell(self.splits[s]["false_alarms"]) for s in names))]
         for lang in sorted({lang for s in names for lang in self.splits[s]["by_lang"]}):
             for key, label in (("caught", "caught"), ("false_alarms", "false alarms")):
-                rows.append((f"  {lang} {label}", *(cell(self.splits[s]["by_lang"].get(lang, {}).get(
-                    key, {"n": 0})) for s in names)))
+                rows.append((f"  {lang} {label}", *(_cell(self.splits[s]["by_lang"].get(lang, {}).get(key))
+                                                    for s in names)))
         for error in sorted({e for s in names for e in self.splits[s]["by_error"]}):
-            rows.append((f"  caught, error {error}", *(cell(self.splits[s]["by_error"].get(error, {"n": 0}))
-                                                        for s in names)))
+            rows.append((f"  caught, error {error}", *(_cell(self.splits[s]["by_error"].get(error)) for s in names)))
         for check in sorted({c for s in names for c in self.splits[s]["by_check"]}):
             rows.append((f"  check {check} fires on wrong / right",
                          *(_fires(self.splits[s]["by_check"].get(check)) for s in names)))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines = [f"draft checks on {self.eval_set}", table(["", *names], rows)]
         if self.show:
             lines += self._details()
         return "\n".join(lines)
@@ -163,6 +157,10 @@ class ChecksReport:
         out += [f"  {j.item.split:7} {j.item.id} " + "; ".join(f"{n}: {s}" for n, s in j.fired)
                 for j in self.judged if j.item.label == "right" and j.flagged]
         return out
+
+
+def _cell(share: dict[str, Any] | None) -> str:
+    return f"{share['hits']}/{share['n']} = {share['rate']:.3f}" if share and share["n"] else "—"
 
 
 def _fires(counts: dict[str, int] | None) -> str:
