@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from app_parts import feedback as fb
-from app_parts.render import parse_history
+from app_parts.history import parse_history
 from core.errors import UserError
 from core.events import DoneEvent, HitsEvent
 from core.settings import Settings
@@ -213,8 +213,8 @@ class CopilotService:
         if copilot is None:
             return {"passages": 0, "files": 0, "built_at": "", "embedding_model": ""}
         m = copilot.retriever.index.manifest
-        return {"passages": len(copilot.retriever.passages), "files": len(m.get("files", {})),
-                "built_at": str(m.get("built_at", "")), "embedding_model": m.get("embedding_model", "")}
+        return {"passages": len(copilot.retriever.passages), "files": len(m.files), "built_at": m.built_at,
+                "embedding_model": m.embedding_model}
 
     # ------------------------------------------------------------------------------------------ feedback
     def record(self, *, status: str, state: Mapping[str, Any], final_text: str = "", reason: str = "",
