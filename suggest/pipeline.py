@@ -28,7 +28,7 @@ from suggest.checks.texts import say
 from suggest.compose import Opening, check_back_reply, compose_reply
 from suggest.drafting import holding_reply, saved_reply, stream_model_draft
 from suggest.evidence import EvidenceSelection, Idf, idf_of, select_evidence
-from suggest.rephrase import evidence_hits, fell_back, fix_notes
+from suggest.rephrase import evidence_hits, fell_back, fix_notes, preservation_checks
 from suggest.retrieve import Retriever
 
 Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}
@@ -241,6 +241,8 @@ class Copilot:
                 return
             sug.timings_ms["regenerate" if attempt else "generate"] = _ms(t_gen)
             model_draft.checks += self._check(sug, model_draft.text, analysis)
+            model_draft.checks += preservation_checks(model_draft.text, sug.evidence if sug.answerable else [],
+                                                      sug.message, sug.language, self.shop, model_draft.checks)
             fixes = fix_notes(model_draft.checks, prompt_hits, sug.language)
             if not fixes or attempt == attempts - 1:
                 if fixes:

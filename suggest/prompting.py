@@ -3,8 +3,8 @@ and parsing the [n] citation markers the model writes back.
 
 Everything here is pure apart from reading (and caching) the template files.
 
->>> render("retry.en", problems="a date not in the passages")
-'Your previous draft had these problems: a date not in the passages. Write it again without them.'
+>>> render("retry.en", problems="name only places, products and brands that the facts name")
+'Write the reply again: name only places, products and brands that the facts name.'
 >>> parse_citation_numbers("Free shipping over 99 [1][3], see 【2】.")
 [1, 3, 2]
 """

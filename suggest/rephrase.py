@@ -15,13 +15,15 @@ from dataclasses import replace
 from typing import Sequence
 
 from core.types import Check, Evidence, Hit
-from suggest.checks import extract_facts
+from core.settings import ShopProfile
+from suggest.checks import extract_facts, fact_preservation
 from suggest.checks.texts import say
 from suggest.prompting import prompt_lang, render
 
 # A check name containing one of these words → the kind of fix the retry prompt asks for (first match wins).
 FIX_KINDS = (("citation", "citation"), ("number", "figures"), ("fact", "figures"), ("polarity", "negation"),
-             ("negation", "negation"), ("entit", "names"), ("promise", "promise"), ("offer", "promise"))
+             ("negation", "negation"), ("entit", "names"), ("promise", "promise"), ("offer", "promise"),
+             ("echo", "echo"), ("markup", "markup"))
 LIST_SEP = {"zh": "；", "en": "; "}
 
 
@@ -37,7 +39,8 @@ def evidence_hits(evidence: Sequence[Evidence], hits: Sequence[Hit]) -> list[Hit
 
 
 def fix_kind(check_name: str) -> str:
-    """The kind of fix a failing check asks for: figures, negation, names, promise, citation or general."""
+    """The kind of fix a failing check asks for: figures, negation, names, promise, citation, echo, markup or
+    general (prompts/fix_<kind>.<lang>.txt)."""
     return next((kind for word, kind in FIX_KINDS if word in check_name), "general")
 
 
@@ -57,6 +60,15 @@ def fix_notes(checks: Sequence[Check], prompt_hits: Sequence[Hit], lang: str) ->
         else:
             notes.append(render(f"fix_{kind}.{lang}"))
     return list(dict.fromkeys(n.strip() for n in notes))
+
+
+def preservation_checks(draft: str, evidence: Sequence[Evidence], message: str, lang: str, shop: ShopProfile,
+                        already: Sequence[Check] = ()) -> list[Check]:
+    """`fact_preservation` of the draft against the evidence sentences, without findings `already` made on the
+    same span under the same name."""
+    seen = {(c.name, c.span) for c in already}
+    found = fact_preservation(draft, [e.sentence for e in evidence], message, lang, shop)
+    return [c for c in found if (c.name, c.span) not in seen]
 
 
 def _figures(hits: Sequence[Hit]) -> list[str]:

@@ -208,15 +208,15 @@ def test_unsupported_offers(draft, support, lang, expected):
 @pytest.mark.parametrize("draft, lang, expected", [
     ("保修1年[1]。“2年”（时长）在检索到的资料里找不到依据。请删掉，或改成“我帮您核实后再回复您”。", "zh",
      ["在检索到的资料里找不到依据"]),
-    ("可以作废重开[1]。上一版回复有这些问题：语气太生硬。请重新写，避免这些问题。", "zh", ["上一版回复有这些问题", "避免这些问题"]),
+    ("可以作废重开[1]。请重新写这条回复：只用资料里的数字（99元），原样照写。", "zh", ["请重新写这条回复", "只用资料里的数字"]),
     ("根据检索到的资料[1]，保温杯不适合装碳酸饮料。", "zh", ["根据检索到的"]),
     ('Each order can be reissued once [1]. "3 working days" (duration) is not backed by any retrieved passage.',
      "en", ["is not backed by any retrieved passage"]),
     ("Passage [1] says the kettle has a 1-year warranty.", "en", ["Passage [1]"]),
     ("As an AI assistant, I think it ships free.", "en", ["As an AI"]),
     ("According to the retrieved passages, it is not suitable.", "en", ["retrieved passages"]),
-    ("Your previous draft had these problems: none. Write it again without them.", "en",
-     ["Your previous draft had these problems", "Write it again without them"]),
+    ("Write the reply again: use only the figures the facts give (¥99), exactly as written.", "en",
+     ["Write the reply again", "use only the figures the facts give"]),
     # silent: what a good reply says, including the suggestions quoted inside the finding texts
     ("我帮您核实后再回复您。", "zh", []),
     ("非常抱歉让您久等了，我帮您确认后再答复您。", "zh", []),

@@ -29,7 +29,7 @@ def sources(index_dir):
 def test_first_build_writes_inspectable_folder(kb, tmp_path, settings):
     out = tmp_path / "idx"
     summary = build_index(kb, out, settings)
-    assert sorted(os.listdir(out)) == ["dense.faiss", "keyword", "manifest.json", "passages.jsonl"]
+    assert sorted(os.listdir(out)) == ["dense.faiss", "keyword", "manifest.json", "passages.jsonl", "sentences.npz"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION and manifest["embedding_model"] == "hash:256"
     assert manifest["dimension"] == 256 and set(manifest["files"]) == set(sources(out))
@@ -46,7 +46,8 @@ def test_incremental_update_reuses_unchanged_reembeds_changed_drops_deleted(kb, 
     (kb / "policies/returns.en.md").unlink()
     emb = CountingEmbedder()
     summary = build_index(kb, out, settings, embedder=emb)
-    assert emb.texts == ["Electric kettle › Specs\nCapacity 1.5L now."]  # only the changed file is embedded
+    # only the changed file is embedded: its passage, then its one sentence (for evidence selection)
+    assert emb.texts == ["Electric kettle › Specs\nCapacity 1.5L now.", "Electric kettle › Specs: Capacity 1.5L now."]
     assert (summary.added, summary.full_rebuild) == (1, False)
     after = load_index(out)
     assert "policies/returns.en.md" not in sources(out)
