@@ -1,4 +1,4 @@
-"""`python -m eval {run,compare,bitext,speed,bench,saved,pii,checks}`: score retrieval, drafts, checks and speed.
+"""`python -m eval {run,compare,bitext,speed,bench,saved,calibrate,pii,checks}`: score retrieval, drafts, checks and speed.
 
 This module only parses the command line: each command builds the frozen options of its module in
 eval/commands/, runs it and prints the report as a table or, with --json, as one JSON object. The command
@@ -35,6 +35,8 @@ EPILOG = """examples:
   python -m eval speed --passages 100000
   # generation speed per backend and thread count
   python -m eval bench --index var/demo-index --backends llama.cpp,transformers --threads 1,2
+  # the answerable confidence threshold on tune sets (vague and unanswerable messages included), heldout reported
+  python -m eval calibrate --index var/demo-index --today 2026-11-23
   # personal-data masking rate on a synthetic set
   python -m eval pii
   # the draft checks on the labelled drafts: wrong drafts caught, false alarms, tune and heldout
@@ -98,6 +100,13 @@ def cmd_saved(args: argparse.Namespace) -> int:
     return print_report(run_saved(options), args.json)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from eval.commands.calibrate import DEFAULT_SETS, CalibrateOptions, run_calibrate
+
+    options = CalibrateOptions(index=args.index, today=parse_today(args.today), sets=tuple(args.sets or DEFAULT_SETS))
+    return print_report(run_calibrate(options), args.json)
+
+
 def cmd_pii(args: argparse.Namespace) -> int:
     from eval.commands.pii import PiiOptions, run_pii
 
@@ -119,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m eval", epilog=EPILOG, formatter_class=fmt,
                                  description="Benchmark the copilot: retrieval, drafts, checks and speed.")
     sub = ap.add_subparsers(dest="command", required=True,
-                            metavar="{run,compare,bitext,speed,bench,saved,pii,checks}")
+                            metavar="{run,compare,bitext,speed,bench,saved,calibrate,pii,checks}")
 
     r = sub.add_parser("run", help="score an eval set (DESIGN §4 metrics)", epilog=EPILOG, formatter_class=fmt,
                        description="Answer every case of EVAL_SET with the copilot and print the metrics.")
@@ -204,6 +213,15 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--today", metavar="YYYY-MM-DD", help="judge validity windows on this day (default: today)")
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(func=cmd_saved)
+
+    a = sub.add_parser("calibrate", help="the answerable confidence threshold: tune vs heldout precision/recall",
+                       epilog=EPILOG, formatter_class=fmt)
+    a.add_argument("--index", required=True, metavar="INDEX_DIR", help="index folder")
+    a.add_argument("--set", dest="sets", action="append", metavar="SET.jsonl",
+                   help="eval set, repeatable (default: demo_unanswerable, vague, demo_correct, demo)")
+    a.add_argument("--today", metavar="YYYY-MM-DD", help="judge validity windows on this day (default: today)")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("pii", help="personal-data masking rate on a synthetic set", epilog=EPILOG,
                        formatter_class=fmt)

@@ -102,11 +102,19 @@ def answerable_row(records: Sequence[dict[str, Any]], threshold: float) -> dict[
             "right_precision": _ratio(right, sum(pred))}
 
 
-def choose_threshold(rows: Sequence[dict[str, Any]], target: float = TARGET_PRECISION) -> float | None:
-    """The lowest threshold whose offered drafts are right at least `target` of the time (None when none is).
+def choose_threshold(rows: Sequence[dict[str, Any]], target: float = TARGET_PRECISION,
+                     key: str = "answerable_precision") -> float | None:
+    """The lowest threshold from which on `key` (default: the gate's precision, the share of offered drafts whose
+    message the knowledge answers) stays at least `target` (None when it never does).
 
-    >>> choose_threshold([{"threshold": 0.4, "right_precision": 0.8}, {"threshold": 0.5, "right_precision": 0.92}])
-    0.5
+    >>> rows = [{"threshold": 0.4, "answerable_precision": 0.8}, {"threshold": 0.5, "answerable_precision": 0.92},
+    ...         {"threshold": 0.6, "answerable_precision": 0.88}, {"threshold": 0.7, "answerable_precision": 0.95}]
+    >>> choose_threshold(rows)
+    0.7
     """
-    ok = [r["threshold"] for r in rows if r["right_precision"] is not None and r["right_precision"] >= target]
-    return min(ok) if ok else None
+    ok = None
+    for r in sorted(rows, key=lambda r: -r["threshold"]):
+        if r[key] is None or r[key] < target:
+            break
+        ok = r["threshold"]
+    return ok

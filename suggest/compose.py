@@ -58,7 +58,10 @@ def strip_greeting(text: str, rules: Rules | None = None) -> str:
         if not found or found[0][1].start() != 0:
             return text
         rest = text[found[0][1].end():]
-        text = rest[_AFTER_GREETING.match(rest).end():]
+        gap = _AFTER_GREETING.match(rest).end()
+        if not gap and rest:  # 亲自… : a greeting word must stand apart
+            return text
+        text = rest[gap:]
 
 
 def to_customer(sentence: str, lang: str) -> str:

@@ -294,3 +294,39 @@ def test_saved_reply_sweep_counts_coverage_and_precision():
         {"threshold": 0.95, "offered": 1, "coverage": 0.25, "precision": 1.0},
     ]
     assert sweep([], [0.5]) == [{"threshold": 0.5, "offered": 0, "coverage": 0.0, "precision": None}]
+
+
+@pytest.mark.parametrize("text, mention, match, not_match, expected", [
+    ("满99元包邮", ["99"], [r"满\s*99"], [r"满\s*(45|59)"], True),
+    ("满45元包邮", ["包邮"], [r"满\s*99"], [], False),                         # no must_match matches
+    ("Opened tea can be returned", [], [], [r"(?<!not )(?<!cannot )be returned"], False),
+    ("Opened tea cannot be returned", [], [r"cannot|can't"], [r"^(yes|sure)\b"], True),
+    ("Yes, within 7 days", ["7"], [], [r"^(yes|sure)\b"], False),             # case-insensitive must_not_match
+    ("no criteria at all", [], [], [], True),
+    ("Free over ¥99", ["¥99", "¥8"], [], [], False),                         # every must_mention needed
+])
+def test_is_correct(text, mention, match, not_match, expected):
+    assert metrics.is_correct(text, mention, match, not_match) is expected
+
+
+def test_summarise_correct_rates_and_answerable():
+    base = {"gold_sources": ["a.md"], "hits": [], "timings_ms": {}}
+    cases = [
+        {**base, "lang": "en", "must_match": ["¥99"], "suggested_answerable": True,
+         "drafts": [{"origin": "composed", "text": "Free over ¥99"}, {"origin": "model", "text": "Free over ¥45"}]},
+        {**base, "lang": "zh", "must_match": ["99"], "suggested_answerable": True,
+         "drafts": [{"origin": "composed", "text": "满99包邮"}, {"origin": "model", "text": "满99元包邮"}]},
+        {**base, "lang": "en", "must_match": ["7 days"], "suggested_answerable": False,
+         "drafts": [{"origin": "holding", "text": "Let me check."}]},
+        {"lang": "en", "gold_sources": [], "answerable": False, "suggested_answerable": True, "hits": [],
+         "drafts": [{"origin": "composed", "text": "x"}]},                   # no criteria: not in correct_rate
+        {"lang": "en", "gold_sources": [], "suggested_answerable": False, "expect_escalation": True, "hits": [],
+         "drafts": []},                                                       # escalation: not judged
+    ]
+    s = metrics.summarise(cases)
+    assert s["correct_rate"] == round(2 / 3, 3) and s["model_correct_rate"] == 0.5
+    assert (s["answerable_cases"], s["answerable_precision"], s["answerable_recall"]) == (4, round(2 / 3, 3),
+                                                                                        round(2 / 3, 3))
+    assert s["by_language"]["zh"]["correct_rate"] == 1.0 and s["by_language"]["en"]["model_correct_rate"] == 0.0
+    retrieval_only = metrics.summarise([{**c, "drafts": None} for c in cases], with_drafts=False)
+    assert "correct_rate" not in retrieval_only and retrieval_only["answerable_precision"] == round(2 / 3, 3)

@@ -227,3 +227,32 @@ def test_draft_failure_messages(error, expected):
 ])
 def test_message_checks(analysis, expected):
     assert [(c.name, c.severity, c.message) for c in message_checks(analysis)] == expected
+
+
+def test_model_draft_with_a_wrong_number_falls_back_to_the_composed_draft(kb, tmp_path, settings, fake_embedder):
+    wrong = "Orders over ¥45 ship free [1]."
+    cp, gen = open_copilot(kb, tmp_path, settings, fake_embedder, [wrong, wrong])
+    sug = cp.suggest("How much is shipping?", today=DAY)
+    composed, model = sug.drafts[0], sug.drafts[-1]
+    assert composed.origin == "composed" and "¥99" in composed.text and model.origin == "model"
+    names = [c.name for c in model.checks]
+    assert "unsupported_fact" in names and "fell_back" in names  # the agent sees why
+    assert len(gen.calls) == 2 and "45" not in gen.calls[1][-1]["content"]  # the retry never repeats the error
+    assert "Orders over ¥99 ship free; below ¥99 the fee is ¥8." in gen.calls[0][-1]["content"]  # evidence only
+    assert "Dispatch" not in gen.calls[0][-1]["content"]  # not whole passages
+
+
+def test_below_the_confidence_a_saved_reply_is_only_a_similar_reply(kb, tmp_path, settings, fake_embedder):
+    cp, _ = open_copilot(kb, tmp_path, replace(settings, answerable_threshold=0.99), fake_embedder, ["x [1]."])
+    sug = cp.suggest("Do you offer gift wrapping?", today=DAY)
+    assert sug.answerable is False and [d.origin for d in sug.drafts] == ["holding", "model"]
+    assert [d.origin for d in sug.similar] == ["saved_reply"]
+    assert any(c.name == "low_confidence" for c in sug.similar[0].checks)
+    assert sug.to_dict()["similar_replies"][0]["text"].startswith("Yes, gift wrapping")
+
+
+def test_without_the_model_only_ready_drafts(kb, tmp_path, settings, fake_embedder):
+    cp, gen = open_copilot(kb, tmp_path, settings, fake_embedder, ["unused"])
+    sug = cp.suggest("How much is shipping?", today=DAY, model=False)
+    assert [d.origin for d in sug.drafts] == ["composed"] and gen.calls == []
+    assert sug.hits[0].evidence and sug.to_dict()["hits"][0]["evidence"][0].keys() == {"sentence", "score"}
