@@ -1,7 +1,8 @@
 """The events `Copilot.run` yields while a suggestion is made, in order:
 
-    HitsEvent                       retrieval and message analysis are done: sources, language, escalation
-    DraftEvent                      a ready-made draft (saved reply or holding reply), already checked
+    HitsEvent                       retrieval, message analysis and evidence are done: sources, language, escalation
+    DraftEvent                      the composed draft (or the holding / check-back reply), already checked, at once
+    DraftEvent?                     a saved reply that fits (only when the evidence clears the confidence)
     TokenEvent*                     pieces of the model's draft as they stream
     RestartEvent, TokenEvent*       the model's draft failed a check: streaming starts again, naming the problems
     DraftEvent | ErrorEvent         the checked model draft, or why it could not be made
