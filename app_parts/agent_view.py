@@ -13,6 +13,7 @@ from app_parts.render import (COPY_JS, REJECT_REASONS, TEXT, drafts_html, escala
 from app_parts.service import CopilotService
 from app_parts.ui import LIGHT, MAX_REPLY_CHARS, err, short, time_str, ui_lang
 from core.errors import UserError
+from core.events import DoneEvent, DraftEvent, ErrorEvent, HitsEvent, RestartEvent, TokenEvent
 
 MAX_NOTE_CHARS = 500
 STREAM_EVERY_S = 0.08  # at most ~12 page updates a second while the model streams
@@ -68,34 +69,35 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
 
         events = copilot.run(text, today=service.today(), history=turns or None)
         try:
-            for kind, payload in events:
-                if kind == "hits":
-                    sug = payload
-                    state["suggestion"] = sug.to_dict()
-                    yield view()
-                elif kind == "draft":
-                    if payload.origin == "model":
-                        stream_text = None
-                    if not origin or (origin == "model" and payload.origin == "model"):
-                        reply, origin = payload.text, payload.origin
-                    yield view()
-                elif kind == "token":
-                    stream_text = (stream_text or "") + payload
-                    if origin in ("", "model"):
-                        reply, origin = stream_text, "model"
-                    if time.perf_counter() - last >= STREAM_EVERY_S:
-                        last = time.perf_counter()
+            for event in events:
+                match event:
+                    case HitsEvent():
+                        sug = event.suggestion
+                        state["suggestion"] = sug.to_dict()
                         yield view()
-                elif kind == "restart":
-                    retry = list(payload or [])
-                    stream_text = ""
-                    if origin == "model":
-                        reply = ""
-                elif kind == "error":
-                    errors.append(str(payload))
-                    stream_text = None
-                elif kind == "done":
-                    sug = payload
+                    case DraftEvent():
+                        if event.draft.origin == "model":
+                            stream_text = None
+                        if not origin or (origin == "model" and event.draft.origin == "model"):
+                            reply, origin = event.draft.text, event.draft.origin
+                        yield view()
+                    case TokenEvent():
+                        stream_text = (stream_text or "") + event.text
+                        if origin in ("", "model"):
+                            reply, origin = stream_text, "model"
+                        if time.perf_counter() - last >= STREAM_EVERY_S:
+                            last = time.perf_counter()
+                            yield view()
+                    case RestartEvent():
+                        retry = list(event.problems)
+                        stream_text = ""
+                        if origin == "model":
+                            reply = ""
+                    case ErrorEvent():
+                        errors.append(event.message)
+                        stream_text = None
+                    case DoneEvent():
+                        sug = event.suggestion
         except UserError as e:
             errors.append(str(e))
             stream_text = None
@@ -132,8 +134,8 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
         if len(reply) > MAX_REPLY_CHARS:
             raise gr.Error(f"The reply is longer than {MAX_REPLY_CHARS} characters.", print_exception=False)
         try:
-            checks, _, _ = service.copilot.check(state["message"], reply, today=service.today(),
-                                                 history=state.get("history")) if state else ([], False, [])
+            checks = service.copilot.check(state["message"], reply, today=service.today(),
+                                           history=state.get("history")).checks if state else []
             rid = service.record(status="accepted", state=state or {}, final_text=reply,
                                  checks=[c.to_dict() for c in checks])
         except UserError as e:

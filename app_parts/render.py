@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from core.errors import UserError
 from suggest.prompting import CITATION
 
-MAX_HISTORY_TURNS = 20
+HISTORY_TURNS_KEPT = 20  # earlier turns kept from the history box (the prompt uses fewer)
 PREVIEW_CHARS = 420
 
 TEXT: dict[str, dict[str, str]] = {
@@ -93,7 +93,7 @@ def parse_history(value: str | Sequence[Mapping[str, str]] | None, max_chars: in
                   ) -> list[dict[str, str]]:
     """Earlier turns from the box (one turn a line, "客户:"/"customer:" or "客服:"/"agent:" in front; a line
     without a prefix continues the turn before it, or starts a customer turn) or from a JSON list of
-    {"role", "content"}. Keeps the last MAX_HISTORY_TURNS turns; refuses more than `max_chars` characters."""
+    {"role", "content"}. Keeps the last HISTORY_TURNS_KEPT turns; refuses more than `max_chars` characters."""
     if value is None or value == "":
         return []
     if isinstance(value, str) and value.lstrip().startswith("["):
@@ -132,7 +132,7 @@ def parse_history(value: str | Sequence[Mapping[str, str]] | None, max_chars: in
             raise UserError(f"the earlier turns have {total} characters, more than {max_chars}")
     else:
         raise UserError("history must be text (one turn a line) or a list of {role, content}")
-    return [turn for turn in turns if turn["content"]][-MAX_HISTORY_TURNS:]
+    return [turn for turn in turns if turn["content"]][-HISTORY_TURNS_KEPT:]
 
 
 # --------------------------------------------------------------------------------------------------- pieces

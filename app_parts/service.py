@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from app_parts import feedback as fb
 from app_parts.render import parse_history
 from core.errors import UserError
+from core.events import DoneEvent, HitsEvent
 from core.settings import Settings
 
 Progress = Callable[[int, int, str], None]
@@ -113,12 +114,6 @@ class CopilotService:
         turns = parse_history(history, max_chars=4 * self.settings.max_message_chars)
         return text, turns
 
-    def run(self, message: str, history: Any = None, draft: bool = True) -> Iterator[tuple[str, Any]]:
-        """The pipeline's events for one message (see `suggest.pipeline.Copilot.run`)."""
-        text, turns = self.validate(message, history)
-        copilot = self.copilot
-        yield from copilot.run(text, today=self.today(), history=turns or None, draft=draft)
-
     def suggest(self, message: str, history: Any = None, draft: bool = True) -> dict[str, Any]:
         """The Suggestion dict (DESIGN §4) for the API endpoint. A backend crash that escapes the pipeline is
         reported in `errors` with the retrieval result kept."""
@@ -126,9 +121,9 @@ class CopilotService:
         copilot = self.copilot
         sug = None
         try:
-            for kind, payload in copilot.run(text, today=self.today(), history=turns or None, draft=draft):
-                if kind in ("hits", "done"):
-                    sug = payload
+            for event in copilot.run(text, today=self.today(), history=turns or None, draft=draft):
+                if isinstance(event, (HitsEvent, DoneEvent)):
+                    sug = event.suggestion
         except UserError:
             raise
         except Exception as e:  # noqa: BLE001 - keep retrieval and any saved reply

@@ -128,3 +128,25 @@ class Suggestion:
             "timings_ms": {k: round(float(v), 2) for k, v in self.timings_ms.items()},
             "errors": list(self.errors),
         }
+
+
+@dataclass
+class SearchResult:
+    """What retrieval found for one message: hits best first, the detected language, timings in ms."""
+
+    hits: list[Hit]
+    language: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class CheckResult:
+    """Every check on a reply a person wrote, and whether the message itself calls for a human."""
+
+    checks: list[Check] = field(default_factory=list)
+    escalate: bool = False
+    escalation_reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checks": [c.to_dict() for c in self.checks], "escalate": self.escalate,
+                "escalation_reasons": list(self.escalation_reasons)}

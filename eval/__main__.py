@@ -15,13 +15,13 @@ from typing import Any, Sequence
 
 from core.cli import EXIT_OK, parse_today, print_json, run_main
 from core.errors import UserError
+from suggest.fusion import FUSIONS
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = REPO / "eval" / "sets" / "demo.jsonl"
 DEFAULT_KNOWLEDGE = REPO / "data" / "demo-shop"
 DEFAULT_BITEXT = REPO.parent / "shared" / "data" / "bitext-2023-08"
 BITEXT_CSV = "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-FUSIONS = ("rrf", "weighted", "dense", "keyword")
 
 EPILOG = """examples:
   # retrieval only (fast): recall@1/@5, MRR@10, latency, overall and per language
@@ -282,9 +282,9 @@ def bitext_eval(folder: Path, per_index: int, per_query: int, seed: int, fusions
             at1 = at5 = rr = 0.0
             ms: list[float] = []
             for q in tqdm(queries, desc=f"bitext {fusion}", unit="q", file=sys.stderr, disable=not progress):
-                hits, _, timings = retriever.search(q["instruction"], today, k=10, fusion=fusion)
-                ms.append(timings["retrieve"])
-                same = [q["intent"] in h.passage.tags for h in hits]
+                found = retriever.search(q["instruction"], today, k=10, fusion=fusion)
+                ms.append(found.timings_ms["retrieve"])
+                same = [q["intent"] in h.passage.tags for h in found.hits]
                 at1 += bool(same[:1] and same[0])
                 at5 += any(same[:5])
                 rr += 1.0 / (same.index(True) + 1) if True in same else 0.0
@@ -341,8 +341,7 @@ def _time_queries(retriever: Any, queries: Sequence[str], today: date, repeat: i
     parts: dict[str, list[float]] = {}
     for _ in range(repeat):
         for q in queries:
-            _, _, timings = retriever.search(q, today)
-            for key, v in timings.items():
+            for key, v in retriever.search(q, today).timings_ms.items():
                 parts.setdefault(key, []).append(v)
     out = {"queries": len(parts.get("retrieve", [])), **percentiles(parts.get("retrieve", []))}
     out["parts_p50"] = {k: percentiles(v, (50,))["p50"] for k, v in parts.items() if k != "retrieve"}

@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping, Sequence
 import psutil
 
 from eval.metrics import percentiles
-from suggest.backends import GeneratorError, check_backend_name, close_generator, make_generator
+from core.errors import GeneratorError
+from suggest.backends import check_backend_name, close_generator, make_generator
 from suggest.drafting import stream_model_draft
 from core.errors import UserError
 from core.settings import Settings, ShopProfile, load_shop
@@ -83,8 +84,8 @@ def _index_retriever(index_dir: str, settings: Settings) -> Retrieve:
     today = date.today()
 
     def retrieve(message: str) -> tuple[list[Hit], str]:
-        hits, lang, _ = retriever.search(message, today)
-        return hits, lang
+        found = retriever.search(message, today)
+        return found.hits, found.language
 
     return retrieve
 

@@ -22,12 +22,13 @@ def best_saved_replies(cases: Sequence[dict[str, Any]], copilot: Copilot, today:
     for case in cases:
         if case.get("expect_escalation"):
             continue
-        hits, lang, _ = copilot.retriever.search(case["question"], today)
-        draft = saved_reply(case["question"], usable(hits), lang, copilot.shop, threshold=0.0)
+        found = copilot.retriever.search(case["question"], today)
+        lang = found.language
+        draft = saved_reply(case["question"], usable(found.hits), lang, copilot.shop, threshold=0.0)
         if draft is None:
             out.append({"id": case["id"], "lang": lang, "score": None, "right": False})
             continue
-        source = next(h for h in hits if h.id == draft.source_id)
+        source = next(h for h in found.hits if h.id == draft.source_id)
         score = saved_reply_score(case["question"], source)
         right = (is_gold(source, case.get("gold_sources") or [])
                  and (mention_rate(draft.text, case.get("must_mention") or []) in (None, 1.0))

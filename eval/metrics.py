@@ -254,13 +254,6 @@ def _share(num: int, den: int, ndigits: int = 3) -> float | None:
     return round(num / den, ndigits) if den else None
 
 
-RETRIEVAL_KEYS = ("cases", "gold_cases", "recall_at_1", "recall_at_5", "mrr_at_10", "retrieval_ms",
-                  "escalation_cases", "escalation_precision", "escalation_recall", "escalation_accuracy")
-DRAFT_KEYS = ("drafted_cases", "must_mention_rate", "must_not_mention_violations", "citation_validity",
-              "grounded_rate", "style_pass_rate", "language_match_rate", "saved_reply_rate", "first_token_ms",
-              "draft_ms", "first_draft_ms")
-
-
 def _summarise_flat(results: Sequence[Mapping[str, Any]], with_drafts: bool) -> dict[str, Any]:
     gold_cases = [r for r in results if r.get("gold_sources")]
     out: dict[str, Any] = {"cases": len(results), "gold_cases": len(gold_cases)}

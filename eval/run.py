@@ -83,10 +83,6 @@ def load_eval_set(path: str | Path) -> list[dict[str, Any]]:
     return cases
 
 
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
 def score_case(record: dict[str, Any]) -> dict[str, Any]:
     """Per-case scores added to a case record (what the evaluation view lists case by case)."""
     hits, gold = record.get("hits") or [], record.get("gold_sources") or []
@@ -150,9 +146,9 @@ def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
     for case in bar:
         record = _case_record(case)
         try:
-            hits, detected, timings = retriever.search(case["question"], today, k=k, fusion=fusion)
-            record["hits"] = [h.to_dict() for h in hits]
-            record["detected_lang"] = detected
+            found = retriever.search(case["question"], today, k=k, fusion=fusion)
+            record["hits"] = [h.to_dict() for h in found.hits]
+            record["detected_lang"] = found.language
             t0 = time.perf_counter()
             sug = copilot.suggest(case["question"], today=today, draft=draft)
             wall = (time.perf_counter() - t0) * 1000
@@ -160,7 +156,7 @@ def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
             record["escalation_reasons"] = list(sug.escalation_reasons)
             record["message_checks"] = [c.to_dict() for c in sug.message_checks]
             record["timings_ms"] = {**{key: round(float(v), 2) for key, v in sug.timings_ms.items()},
-                                    "retrieve": round(float(timings["retrieve"]), 2), "suggest_wall": round(wall, 2)}
+                                    "retrieve": round(float(found.timings_ms["retrieve"]), 2), "suggest_wall": round(wall, 2)}
             if draft:
                 record["drafts"] = [d.to_dict() for d in sug.drafts]
                 record["returned_ids"] = [h.id for h in sug.hits]  # what the drafts may cite
@@ -178,9 +174,9 @@ def run_eval(cases: Sequence[dict[str, Any]], copilot: Any, today: date, draft: 
     return summary, per_case
 
 
-COMPARE_FUSIONS = ("keyword", "dense", "rrf", "weighted")
 HYBRIDS = ("rrf", "weighted")
 SINGLE_SIDES = ("keyword", "dense")
+COMPARE_FUSIONS = SINGLE_SIDES + HYBRIDS  # the single sides first: the baselines the hybrids must beat
 COMPARED = (("recall_at_1", "recall@1"), ("recall_at_5", "recall@5"), ("mrr_at_10", "MRR@10"))
 
 

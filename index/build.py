@@ -16,6 +16,7 @@ from index.keyword import KeywordIndex, passage_tokens
 from index.loaders import FileProblem, LoadedFile, list_files, load_file
 from index.store import FORMAT_VERSION, StoredIndex, load_index, read_manifest, staging_dir, swap_in, write_index
 from core.errors import UserError
+from core.instructions import detect_instructions
 from core.settings import SHOP_FILE, Settings
 from core.types import Passage
 
@@ -87,8 +88,6 @@ def _unique_ids(passages: list[Passage]) -> None:
 
 def _flag(passages: list[Passage]) -> None:
     """Mark passages a maintainer should look at: instructions planted in data, exact duplicates."""
-    from suggest.checks import detect_instructions
-
     seen_text: dict[str, str] = {}
     for p in passages:
         flags = []

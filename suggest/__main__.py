@@ -7,7 +7,7 @@ import sys
 
 from core.cli import EXIT_OK, parse_today, print_json, run_main
 from core.settings import load_settings
-from core.types import Suggestion
+from core.types import CheckResult, Suggestion
 
 EPILOG = """examples:
   python -m suggest "满多少包邮？" --index var/demo-index
@@ -72,6 +72,15 @@ def _print_human(sug: Suggestion, streamed: bool) -> None:
     print("timings_ms: " + ", ".join(f"{k}={v:.0f}" for k, v in sug.timings_ms.items()))
 
 
+def _print_checks(result: CheckResult) -> None:
+    for c in result.checks:
+        print(f"{c.severity}: {c.name}: {c.message}" + (f"  «{c.span}»" if c.span else ""))
+    reasons = result.escalation_reasons
+    print(f"escalate: {result.escalate}" + (f" ({'; '.join(reasons)})" if reasons else ""))
+    if not result.checks:
+        print("no problems found")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from suggest.pipeline import Copilot  # heavy imports after --help
@@ -79,16 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["check"]:
         args = _check_parser().parse_args(argv[1:])
         copilot = Copilot.open(args.index)
-        checks, escalate, reasons = copilot.check(args.message, args.draft, today=parse_today(args.today))
+        result = copilot.check(args.message, args.draft, today=parse_today(args.today))
         if args.json:
-            print_json({"checks": [c.to_dict() for c in checks], "escalate": escalate,
-                        "escalation_reasons": reasons})
+            print_json(result.to_dict())
         else:
-            for c in checks:
-                print(f"{c.severity}: {c.name}: {c.message}" + (f"  «{c.span}»" if c.span else ""))
-            print(f"escalate: {escalate}" + (f" ({'; '.join(reasons)})" if reasons else ""))
-            if not checks:
-                print("no problems found")
+            _print_checks(result)
         return EXIT_OK
     args = _suggest_parser().parse_args(argv)
     settings = load_settings(args.index, backend=args.backend, model=args.model, llm_threads=args.threads,

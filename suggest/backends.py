@@ -21,7 +21,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence, Union, runtime_checkable
 
-from core.errors import UserError
+from core.errors import GeneratorError, UserError
 from suggest.modelfiles import ModelSpec, resolve_model
 from core.settings import Settings
 
@@ -36,10 +36,6 @@ HTTP_ERROR_SNIPPET_CHARS = 200
 REPEAT_PENALTY = 1.1
 LLAMA_SLOTS = 2  # llama.cpp contexts kept warm: one per distinct system prompt (shop language)
 FAKE_DEFAULT_REPLY = "Thanks for your message, we will check and get back to you [1]."
-
-
-class GeneratorError(Exception):
-    """A runtime failure of a backend (timeout, HTTP error, malformed stream, empty reply): one line."""
 
 
 @runtime_checkable

@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
-from suggest.backends import Generator, GeneratorError
+from core.errors import GeneratorError
+from suggest.backends import Generator
 from core.language import detect_language
+from core.rules import load_rules
 from suggest.prompting import Prompt, build_prompt, parse_citations, prompt_lang, render, strip_invalid_citations
 from core.settings import Settings, ShopProfile
 from core.types import Check, Draft, Hit
@@ -30,8 +32,6 @@ DENSE_WEIGHT = {"en": 0.5, "zh": 0.25}
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # Chat-template end markers, in case a server streams them as text.
 STOP_STRINGS = ["<|im_end|>", "<|endoftext|>"]
-# Openings that already greet: no greeting is added in front of them.
-GREETING_OPENINGS = ("您好", "你好", "亲", "hi", "hello", "dear", "good morning", "good afternoon", "good evening")
 
 
 def _tokenize(text: str) -> list[str]:
@@ -72,7 +72,7 @@ def greeting(lang: str, shop: ShopProfile) -> str:
 
 
 def _with_greeting(text: str, lang: str, shop: ShopProfile) -> str:
-    if text.strip().lower().startswith(GREETING_OPENINGS):
+    if load_rules().starts_with("greeting", text.strip()):  # it already greets (core/rules/greeting.txt)
         return text
     hello = greeting(lang, shop)
     if not hello:

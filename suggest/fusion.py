@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from core.errors import UserError
+
+FUSIONS = ("rrf", "weighted", "dense", "keyword")  # the valid `fusion` settings: two hybrids, then one side alone
 Ranking = Sequence[tuple[int, float]]  # (doc, score), best first
 
 
@@ -46,22 +49,33 @@ def weighted(dense: Ranking, keyword: Ranking, dense_weight: float = 0.5) -> dic
     return {doc: dense_weight * d.get(doc, 0.0) + (1 - dense_weight) * kw.get(doc, 0.0) for doc in {**d, **kw}}
 
 
+def check_fusion(method: str) -> str:
+    """`method` when it names a fusion, else a UserError listing the valid ones.
+
+    >>> check_fusion("magic")
+    Traceback (most recent call last):
+    core.errors.UserError: unknown fusion 'magic'; valid: rrf, weighted, dense, keyword
+    """
+    if method not in FUSIONS:
+        raise UserError(f"unknown fusion {method!r}; valid: {', '.join(FUSIONS)}")
+    return method
+
+
 def fuse(dense: Ranking, keyword: Ranking, method: str = "rrf", k: int = 60,
          dense_weight: float = 0.5) -> list[tuple[int, float]]:
     """Fused (doc, score) list, best first; ties keep the dense order, then the keyword order.
 
-    `dense_weight` is the dense side's share (the keyword side gets the rest) for both "rrf" and "weighted".
+    `dense_weight` is the dense side's share (the keyword side gets the rest) for both "rrf" and "weighted";
+    an unknown `method` is a UserError.
     """
-    if method == "rrf":
+    if check_fusion(method) == "rrf":
         scores = rrf([dense, keyword], k, [dense_weight, 1 - dense_weight])
     elif method == "weighted":
         scores = weighted(dense, keyword, dense_weight)
     elif method == "dense":
         scores = {doc: s for doc, s in dense}
-    elif method == "keyword":
-        scores = {doc: s for doc, s in keyword}
     else:
-        raise ValueError(f"unknown fusion {method!r}; valid: rrf, weighted, dense, keyword")
+        scores = {doc: s for doc, s in keyword}
     first_seen: dict[int, int] = {}
     for i, (doc, _) in enumerate([*dense, *keyword]):
         first_seen.setdefault(doc, i)

@@ -1,29 +1,30 @@
-"""The copilot: retrieve → analyse the message → saved reply / holding reply / model draft → checks.
+"""The copilot: retrieve → analyse the message → holding reply | saved reply + model draft → checks.
 
-`Copilot.run()` yields events as they happen (the app streams them); `Copilot.suggest()` returns the final
-Suggestion (CLI, API, eval).
-
->>> # events, in order: ("hits", Suggestion) ("draft", Draft)* ("token", str)* ("draft", Draft) ("done", Suggestion)
+`Copilot.run()` yields the events of `core.events` as they happen (the app streams them); `Copilot.suggest()`
+returns the final Suggestion (CLI, API, eval); `Copilot.check()` checks a reply a person wrote.
 """
 from __future__ import annotations
 
+import collections.abc
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from index.embed import Embedder
-from suggest.backends import Generator, GeneratorError, check_backend_name, get_generator
-from suggest.checks import (INJECTION_FLAGS, Rules, analyse_message, check_draft, detect_instructions, load_rules,
-                            split_sentences)
-from suggest.drafting import holding_reply, saved_reply, stream_model_draft
-from core.errors import UserError
-from suggest.retrieve import Retriever
+from core.errors import CopilotError, PromptError
+from core.events import DoneEvent, DraftEvent, ErrorEvent, Event, HitsEvent, RestartEvent, TokenEvent
+from core.instructions import INJECTION_FLAGS, detect_instructions
+from core.language import split_sentences
+from core.rules import Rules, load_rules
 from core.settings import Settings, ShopProfile, load_settings, load_shop
-from core.types import Check, Draft, Hit, Suggestion
+from core.types import Check, CheckResult, Draft, Hit, Suggestion
+from index.embed import Embedder
+from suggest.backends import Generator, check_backend_name, get_generator
+from suggest.checks import MessageAnalysis, analyse_message, check_draft
+from suggest.drafting import holding_reply, saved_reply, stream_model_draft
+from suggest.retrieve import Retriever
 
-Event = tuple[str, Any]
 Turn = dict[str, str]  # {"role": "customer" | "agent", "content": "..."}
 
 
@@ -50,9 +51,46 @@ def without_instructions(message: str, rules: Rules | None = None) -> str:
     return message
 
 
+def message_checks(analysis: MessageAnalysis) -> list[Check]:
+    """What the agent is told about the customer's message itself: upset, instructions aimed at the assistant.
+
+    >>> [c.name for c in message_checks(MessageAnalysis("en", upset=True, upset_reasons=["all capitals"]))]
+    ['upset']
+    """
+    checks = []
+    if analysis.upset:
+        checks.append(Check("upset", "info", "; ".join(analysis.upset_reasons)))
+    if analysis.injection:
+        checks.append(Check("instruction_in_data", "warning",
+                            "客户消息里含有试图指挥助手的指令，已忽略" if analysis.lang == "zh" else
+                            "the message contains instructions aimed at the assistant; ignored"))
+    return checks
+
+
 def problems_of(checks: Sequence[Check]) -> list[str]:
     """The error-level findings as short sentences for a retry prompt."""
     return [c.message for c in checks if c.severity == "error"]
+
+
+def draft_failure(error: Exception, backend: str) -> str:
+    """Why the model draft failed, in one line: a broken prompt template says so, only a crash blames the backend.
+
+    >>> draft_failure(PromptError("prompts/reply.en.txt uses {tone}, which was not given"), "llama.cpp")
+    'the prompt template is broken: prompts/reply.en.txt uses {tone}, which was not given'
+    >>> draft_failure(RuntimeError("out of memory\\nat …"), "llama.cpp")
+    'the llama.cpp backend crashed (RuntimeError: out of memory)'
+    """
+    if isinstance(error, PromptError):
+        return f"the prompt template is broken: {error}"
+    if isinstance(error, CopilotError):  # a backend error or a setup problem, already one clear line
+        return str(error)
+    detail = str(error).splitlines()[0] if str(error) else ""
+    return f"the {backend} backend crashed ({type(error).__name__}: {detail})"
+
+
+def _still_failing(lang: str) -> Check:
+    return Check("regenerated", "info", "重新生成一次后仍有问题，请人工修改" if lang == "zh"
+                 else "still failing after one regeneration; edit before sending")
 
 
 @dataclass
@@ -80,105 +118,108 @@ class Copilot:
             self.generator = self.generator_factory(self.settings)
         return self.generator
 
-    def check(self, message: str, draft: str, *, today: date | None = None,
-              history: Sequence[Turn] | None = None) -> tuple[list[Check], bool, list[str]]:
-        """Every check on a reply a person wrote: (checks, escalate, escalation reasons)."""
-        hits, lang, _ = self.retriever.search(message, today)
-        analysis = analyse_message(message, _customer_turns(history), lang)
-        checks = check_draft(message, draft, hits, lang, self.shop, self.rules, analysis)
-        return checks, analysis.escalate, analysis.escalation_reasons
-
     def run(self, message: str, *, today: date | None = None, history: Sequence[Turn] | None = None,
             draft: bool = True) -> Iterator[Event]:
+        """One suggestion, as events (see `core.events`): find the knowledge and read the message, show them; then
+        a holding reply when a human must take over, else the saved reply (when one fits) and the model's draft.
+        Every draft is checked before it is shown."""
         t0 = time.perf_counter()
-        hits, lang, timings = self.retriever.search(message, today)
-        analysis = analyse_message(message, _customer_turns(history), lang)
-        sug = Suggestion(message=message, language=lang, hits=hits, escalate=analysis.escalate,
-                         escalation_reasons=list(analysis.escalation_reasons), timings_ms=timings)
-        if analysis.upset:
-            sug.message_checks.append(Check("upset", "info", "; ".join(analysis.upset_reasons)))
-        if analysis.injection:
-            sug.message_checks.append(Check("instruction_in_data", "warning",
-                                            "客户消息里含有试图指挥助手的指令，已忽略" if lang == "zh" else
-                                            "the message contains instructions aimed at the assistant; ignored"))
-        yield "hits", sug
-        if not draft:
-            sug.timings_ms["total"] = _ms(t0)
-            yield "done", sug
-            return
-        prompt_message = without_instructions(message, self.rules) if analysis.injection else message
-        if sug.escalate or not prompt_message:
-            # escalated, or the whole message was instructions to the assistant: a holding reply, no model
-            yield self._add_draft(sug, holding_reply(lang, self.shop, sug.escalation_reasons), analysis, t0)
-        else:
-            saved = saved_reply(message, usable(hits), lang, self.shop, self.settings.saved_reply_threshold)
-            if saved is not None:
-                event = self._add_draft(sug, saved, analysis, t0)
-                sug.timings_ms["saved_reply"] = _ms(t0)
-                yield event
-            yield from self._model_draft(sug, analysis, history, t0, prompt_message)
+        found = self.retriever.search(message, today)
+        analysis = analyse_message(message, _customer_turns(history), found.language)
+        sug = Suggestion(message=message, language=found.language, hits=found.hits, escalate=analysis.escalate,
+                         escalation_reasons=list(analysis.escalation_reasons), timings_ms=found.timings_ms,
+                         message_checks=message_checks(analysis))
+        yield HitsEvent(sug)
+        if draft:
+            prompt_message = without_instructions(message, self.rules) if analysis.injection else message
+            if sug.escalate or not prompt_message:
+                # escalated, or the whole message was instructions to the assistant: a holding reply, no model
+                holding = holding_reply(sug.language, self.shop, sug.escalation_reasons)
+                yield self._ready_draft(sug, holding, analysis, t0)
+            else:
+                yield from self._saved_reply(sug, analysis, t0)
+                yield from self._model_draft(sug, analysis, prompt_message, history, t0)
         sug.timings_ms["total"] = _ms(t0)
-        yield "done", sug
-
-    def _add_draft(self, sug: Suggestion, draft: Draft, analysis: Any, t0: float) -> Event:
-        """Check a ready-made draft (saved or holding reply), add it to the suggestion, and make it an event."""
-        draft.checks += check_draft(sug.message, draft.text, sug.hits, sug.language, self.shop, self.rules, analysis)
-        sug.drafts.append(draft)
-        sug.timings_ms.setdefault("first_draft", _ms(t0))
-        return "draft", draft
-
-    def _model_draft(self, sug: Suggestion, analysis: Any, history: Sequence[Turn] | None,
-                     t0: float, prompt_message: str) -> Iterator[Event]:
-        problems: list[str] | None = None
-        attempts = 2 if self.settings.regenerate_on_error else 1
-        for attempt in range(attempts):
-            t_gen = time.perf_counter()
-            try:
-                generator = self.get_generator()
-                stream = stream_model_draft(prompt_message, usable(sug.hits), sug.language, self.shop, self.settings,
-                                            generator, history=history, upset=analysis.upset, problems=problems)
-                if attempt:
-                    yield "restart", problems
-                for piece in stream:
-                    if "first_token" not in sug.timings_ms:
-                        sug.timings_ms["first_token"] = _ms(t0)
-                        sug.timings_ms.setdefault("first_draft", _ms(t0))
-                    yield "token", piece
-                model_draft = stream.finish()
-            except (GeneratorError, UserError) as e:
-                sug.errors.append(f"draft failed: {e}")
-                yield "error", str(e)
-                return
-            except Exception as e:  # noqa: BLE001 - a crashing backend must not take retrieval down with it
-                backend = getattr(self.generator, "name", None) or self.settings.backend
-                sug.errors.append(f"draft failed: the {backend} backend crashed "
-                                  f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
-                yield "error", sug.errors[-1]
-                return
-            sug.timings_ms["generate" if not attempt else "regenerate"] = _ms(t_gen)
-            model_draft.checks += check_draft(sug.message, model_draft.text, sug.hits, sug.language, self.shop,
-                                              self.rules, analysis)
-            problems = problems_of(model_draft.checks)
-            if not problems or attempt == attempts - 1:
-                if problems and attempt:
-                    model_draft.checks.append(Check(
-                        "regenerated", "info", "重新生成一次后仍有问题，请人工修改" if sug.language == "zh"
-                        else "still failing after one regeneration; edit before sending"))
-                sug.drafts.append(model_draft)
-                yield "draft", model_draft
-                return
+        yield DoneEvent(sug)
 
     def suggest(self, message: str, *, today: date | None = None, history: Sequence[Turn] | None = None,
                 draft: bool = True, on_token: Callable[[str], None] | None = None) -> Suggestion:
         """Run to the end and return the Suggestion (tokens go to `on_token` as they arrive)."""
         result: Suggestion | None = None
-        for kind, payload in self.run(message, today=today, history=history, draft=draft):
-            if kind == "token" and on_token:
-                on_token(payload)
-            elif kind == "done":
-                result = payload
+        for event in self.run(message, today=today, history=history, draft=draft):
+            if isinstance(event, TokenEvent) and on_token:
+                on_token(event.text)
+            elif isinstance(event, DoneEvent):
+                result = event.suggestion
         assert result is not None
         return result
+
+    def check(self, message: str, draft: str, *, today: date | None = None,
+              history: Sequence[Turn] | None = None) -> CheckResult:
+        """Every check on a reply a person wrote, and whether the message calls for a human."""
+        found = self.retriever.search(message, today)
+        analysis = analyse_message(message, _customer_turns(history), found.language)
+        checks = check_draft(message, draft, found.hits, found.language, self.shop, self.rules, analysis)
+        return CheckResult(checks, analysis.escalate, list(analysis.escalation_reasons))
+
+    # --------------------------------------------------------------------------------------- the steps of run
+    def _check(self, sug: Suggestion, text: str, analysis: MessageAnalysis) -> list[Check]:
+        return check_draft(sug.message, text, sug.hits, sug.language, self.shop, self.rules, analysis)
+
+    def _ready_draft(self, sug: Suggestion, draft: Draft, analysis: MessageAnalysis, t0: float) -> DraftEvent:
+        """Check a ready-made draft (saved or holding reply) and add it to the suggestion."""
+        draft.checks += self._check(sug, draft.text, analysis)
+        sug.drafts.append(draft)
+        sug.timings_ms.setdefault("first_draft", _ms(t0))
+        return DraftEvent(draft)
+
+    def _saved_reply(self, sug: Suggestion, analysis: MessageAnalysis, t0: float) -> Iterator[Event]:
+        """The stored answer of a FAQ / past reply / emergency entry that fits the message, when there is one."""
+        saved = saved_reply(sug.message, usable(sug.hits), sug.language, self.shop,
+                            self.settings.saved_reply_threshold)
+        if saved is not None:
+            event = self._ready_draft(sug, saved, analysis, t0)
+            sug.timings_ms["saved_reply"] = _ms(t0)
+            yield event
+
+    def _model_draft(self, sug: Suggestion, analysis: MessageAnalysis, prompt_message: str,
+                     history: Sequence[Turn] | None, t0: float) -> Iterator[Event]:
+        """The model's draft, streamed, then checked; written once more naming the problems when a check finds an
+        error (setting regenerate_on_error). A failure ends in an ErrorEvent; the rest of the suggestion stays."""
+        attempts = 2 if self.settings.regenerate_on_error else 1
+        problems: list[str] = []
+        for attempt in range(attempts):
+            t_gen = time.perf_counter()
+            try:
+                model_draft = yield from self._stream(sug, analysis, prompt_message, history, problems, t0)
+            except Exception as e:  # noqa: BLE001 - a failing backend must not take retrieval down with it
+                backend = getattr(self.generator, "name", None) or self.settings.backend
+                sug.errors.append(f"draft failed: {draft_failure(e, backend)}")
+                yield ErrorEvent(sug.errors[-1])
+                return
+            sug.timings_ms["regenerate" if attempt else "generate"] = _ms(t_gen)
+            model_draft.checks += self._check(sug, model_draft.text, analysis)
+            problems = problems_of(model_draft.checks)
+            if not problems or attempt == attempts - 1:
+                if problems and attempt:
+                    model_draft.checks.append(_still_failing(sug.language))
+                sug.drafts.append(model_draft)
+                yield DraftEvent(model_draft)
+                return
+
+    def _stream(self, sug: Suggestion, analysis: MessageAnalysis, prompt_message: str,
+                history: Sequence[Turn] | None, problems: list[str], t0: float
+                ) -> collections.abc.Generator[Event, None, Draft]:
+        """Stream one model draft as TokenEvents (after a RestartEvent when `problems` are being fixed)."""
+        stream = stream_model_draft(prompt_message, usable(sug.hits), sug.language, self.shop, self.settings,
+                                    self.get_generator(), history=history, upset=analysis.upset, problems=problems)
+        if problems:
+            yield RestartEvent(list(problems))
+        for piece in stream:
+            sug.timings_ms.setdefault("first_token", _ms(t0))
+            sug.timings_ms.setdefault("first_draft", _ms(t0))
+            yield TokenEvent(piece)
+        return stream.finish()
 
 
 def _customer_turns(history: Sequence[Turn] | None) -> list[str]:

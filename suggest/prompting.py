@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
+from core.errors import PromptError
 from core.settings import ShopProfile
 from core.types import Hit
 
@@ -32,7 +33,7 @@ SAFETY_TOKENS = 32
 DEFAULT_MAX_CHARS_PER_PASSAGE = 400
 MIN_CHARS_PER_PASSAGE = 80
 SHRINK_FACTOR = 0.75
-MAX_HISTORY_TURNS = 4
+PROMPT_HISTORY_TURNS = 4  # earlier conversation turns put in the prompt (before trimming)
 # Conversation roles as the app records them → chat roles.
 CHAT_ROLES = {"customer": "user", "user": "user", "agent": "assistant", "assistant": "assistant"}
 ELLIPSIS = "…"
@@ -52,18 +53,12 @@ _SPACED_CITATION = re.compile(r"([ \t]*)" + CITATION.pattern)
 _NUM_SEP = re.compile(r"\s*[,，、]\s*")
 
 
-class PromptError(KeyError):
-    """A template is missing or was rendered without one of its variables."""
-
-    def __str__(self) -> str:  # KeyError would print the repr of the message
-        return str(self.args[0]) if self.args else ""
-
-
 @lru_cache(maxsize=None)
 def _template(name: str) -> str:
     path = PROMPTS_DIR / f"{name}.txt"
     if not path.is_file():
-        raise PromptError(f"unknown prompt template {name!r}; available: {', '.join(available_templates())}")
+        raise PromptError(f"unknown prompt template {name!r} (no file {PROMPTS_DIR.name}/{name}.txt); "
+                          f"available: {', '.join(available_templates())}")
     return path.read_text(encoding="utf-8").rstrip("\n")
 
 
@@ -84,7 +79,8 @@ def render(name: str, **variables: Any) -> str:
     def sub(m: re.Match[str]) -> str:
         key = m.group(1)
         if key not in variables:
-            raise PromptError(f"prompt template {name!r} needs variable {key!r}; got: {', '.join(sorted(variables)) or 'none'}")
+            raise PromptError(f"prompt template {PROMPTS_DIR.name}/{name}.txt uses {{{key}}}, which was not given; "
+                              f"given: {', '.join(sorted(variables)) or 'none'}")
         return str(variables[key])
 
     return _VAR.sub(sub, text)
@@ -152,7 +148,7 @@ def load_examples(lang: str) -> tuple[tuple[str, str, str], ...]:
     sections = [(parts[i], parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
     keys = tuple(k for k, _ in sections)
     if len(sections) % 3 or keys != ("passages", "message", "reply") * (len(sections) // 3):
-        raise PromptError(f"prompt file {name}.txt must repeat '=== passages', '=== message', '=== reply' sections")
+        raise PromptError(f"prompt file {PROMPTS_DIR.name}/{name}.txt must repeat '=== passages', '=== message', '=== reply' sections")
     return tuple((sections[i][1], sections[i + 1][1], sections[i + 2][1]) for i in range(0, len(sections), 3))
 
 
@@ -175,10 +171,6 @@ class Prompt:
     messages: list[dict[str, str]]
     hits: list[Hit] = field(default_factory=list)
     trimmed: bool = False
-
-    @property
-    def estimated_tokens(self) -> int:
-        return estimate_messages_tokens(self.messages)
 
 
 def _notes(lang: str, upset: bool, problems: Sequence[str] | None) -> str:
@@ -203,7 +195,7 @@ def build_prompt(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile
     budget = n_ctx - max_new_tokens - SAFETY_TOKENS
     prefix = fixed_prefix(lang, shop)
     turns = [{"role": CHAT_ROLES.get(t.get("role", "customer"), "user"), "content": t.get("content", "")}
-             for t in (history or []) if t.get("content")][-MAX_HISTORY_TURNS:]
+             for t in (history or []) if t.get("content")][-PROMPT_HISTORY_TURNS:]
     used = list(hits[: max(0, max_passages)])
     chars = max_chars_per_passage
     msg = _clean(message.strip())
@@ -232,12 +224,6 @@ def build_prompt(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile
             msg = _clip(msg, max(MIN_CHARS_PER_PASSAGE, len(msg) - over))
         else:
             return Prompt(messages, used, trimmed)  # the fixed prefix alone is too long: the backend says so
-
-
-def build_messages(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile, **kwargs: Any
-                   ) -> list[dict[str, str]]:
-    """The chat messages of `build_prompt` (same arguments)."""
-    return build_prompt(message, hits, lang, shop, **kwargs).messages
 
 
 def parse_citation_numbers(text: str) -> list[int]:

@@ -13,12 +13,11 @@ from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import tokenize
 from index.store import StoredIndex, load_index
 from core.errors import UserError
-from suggest.fusion import fuse
+from suggest.fusion import check_fusion, fuse
 from core.language import detect_language
 from core.settings import Settings
-from core.types import Hit, Passage
+from core.types import Hit, Passage, SearchResult
 
-FUSIONS = ("rrf", "weighted", "dense", "keyword")
 PIN_SCORE = 1.0  # pinned emergency entries sort above every fused score (RRF scores are < 0.05)
 
 
@@ -98,14 +97,13 @@ class Retriever:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def search(self, message: str, today: date | None = None, k: int | None = None, fusion: str | None = None,
-               language: str | None = None) -> tuple[list[Hit], str, dict[str, float]]:
-        """(hits best first, detected language, timings in ms) for a customer message."""
+               language: str | None = None) -> SearchResult:
+        """Hits best first, the detected language and timings (ms) for a customer message; a bad message or
+        fusion name is a UserError."""
         s = self.settings
         today = today or date.today()
         k = k or s.top_k
-        fusion = fusion or s.fusion
-        if fusion not in FUSIONS:
-            raise UserError(f"unknown fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
+        fusion = check_fusion(fusion or s.fusion)
         message = validate_message(message, s)
         lang = language or detect_language(message)
         t0 = time.perf_counter()
@@ -142,7 +140,7 @@ class Retriever:
         if fusion != "keyword":
             self._fill_dense_scores(hits, vec)
         timings["retrieve"] = (time.perf_counter() - t0) * 1000
-        return hits, lang, timings
+        return SearchResult(hits, lang, timings)
 
     def _fill_dense_scores(self, hits: list[Hit], vec: np.ndarray) -> None:
         """Cosine for hits the dense side did not return (keyword-only finds), for the saved-reply threshold."""

@@ -11,8 +11,8 @@ import app
 from app_parts.agent_view import agent_handlers
 from app_parts.service import CopilotService, ReindexCancelled
 from index.embed import HashEmbedder
-from suggest.backends import FakeGenerator, GeneratorError
-from core.errors import UserError
+from suggest.backends import FakeGenerator
+from core.errors import GeneratorError, UserError
 from core.settings import Settings
 
 TODAY = date(2026, 11, 20)

@@ -11,9 +11,9 @@ from typing import Iterator
 import pytest
 
 from suggest import backends
-from suggest.backends import (BACKENDS, FakeGenerator, Generator, GeneratorError, OpenAIHTTPGenerator, StopFilter,
+from suggest.backends import (BACKENDS, FakeGenerator, Generator, OpenAIHTTPGenerator, StopFilter,
                               chat_completions_url, get_generator, make_generator)
-from core.errors import UserError
+from core.errors import GeneratorError, UserError
 from core.settings import Settings
 
 MSGS = [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}]

@@ -10,6 +10,7 @@ import pytest
 from index.__main__ import main as index_main
 from suggest.__main__ import main as suggest_main
 from core.cli import run_main
+from core.errors import GeneratorError, KnowledgeError, PromptError, UserError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +32,18 @@ def run(main, argv, capsys):
     code = run_main(main, argv)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@pytest.mark.parametrize("error", [UserError("bad --top-k"), KnowledgeError("faq.csv:3: bad date"),
+                                   PromptError("prompts/reply.en.txt uses {tone}"),
+                                   GeneratorError("llama.cpp: failed\n  at decode")])
+def test_every_project_error_is_one_line_and_exit_2(error, capsys):
+    def main(argv):
+        raise error
+
+    code, out, err = run(main, [], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: ")
+    assert err.strip().endswith(str(error).splitlines()[-1].strip())
 
 
 def test_build_json_summary(kb, tmp_path, capsys):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from suggest.backends import FakeGenerator, GeneratorError
+from core.errors import GeneratorError
+from suggest.backends import FakeGenerator
 from suggest.drafting import (finish_model_draft, greeting, holding_reply, saved_reply, saved_reply_score,
                               stream_model_draft, token_overlap, warm_up)
 from core.settings import Settings, ShopProfile

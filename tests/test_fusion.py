@@ -1,5 +1,6 @@
 import pytest
 
+from core.errors import UserError
 from suggest.fusion import fuse, minmax, rrf, weighted
 
 
@@ -44,5 +45,5 @@ def test_fuse_orders(method, expected_order):
 
 
 def test_fuse_rejects_unknown_method():
-    with pytest.raises(ValueError, match="valid: rrf, weighted, dense, keyword"):
+    with pytest.raises(UserError, match="valid: rrf, weighted, dense, keyword"):
         fuse([], [], "magic")

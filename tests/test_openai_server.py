@@ -13,7 +13,8 @@ from typing import Iterator
 import httpx
 import pytest
 
-from suggest.backends import GeneratorError, OpenAIHTTPGenerator
+from core.errors import GeneratorError
+from suggest.backends import OpenAIHTTPGenerator
 from suggest.drafting import stream_model_draft
 from core.language import detect_language
 from suggest.modelfiles import default_gguf

@@ -7,6 +7,7 @@ from suggest import prompting
 from suggest.prompting import (PromptError, available_templates, build_prompt, estimate_messages_tokens,
                                fixed_prefix, load_examples, parse_citations, render, strip_invalid_citations,
                                template_variables)
+from core.errors import CopilotError, UserError
 from core.settings import ShopProfile
 from core.types import Hit, Passage
 
@@ -28,7 +29,7 @@ def test_render_substitutes_and_fails_loudly_on_missing_variable():
     with pytest.raises(PromptError) as e:
         render("retry.en")
     assert "retry.en" in str(e.value) and "problems" in str(e.value)
-    assert isinstance(e.value, KeyError)
+    assert isinstance(e.value, CopilotError) and not isinstance(e.value, UserError)
 
 
 def test_unknown_template_lists_available_ones():
