@@ -31,6 +31,22 @@ DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / MODEL_FILE
 NEVER = 1.01  # a threshold no probability reaches: the label is not flagged by the classifier in that language
 
 
+@dataclass(frozen=True)
+class TextSignals:
+    """Probabilities per label for one text, and the labels that reach their thresholds."""
+
+    probabilities: dict[str, float] = field(default_factory=dict)
+    flagged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageSignals:
+    """The classifier's view of a customer message and of each earlier customer turn (oldest first)."""
+
+    message: TextSignals = field(default_factory=TextSignals)
+    history: tuple[TextSignals, ...] = ()
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """The logistic function, without overflow warnings for large |z|.
 

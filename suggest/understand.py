@@ -3,7 +3,6 @@
 `SignalReader` pairs a `SignalModel` with the embedder it was trained on and turns the message and the earlier
 customer turns into `MessageSignals`, which message analysis combines with the word lists.
 
->>> from core.signals import SignalModel
 >>> model = SignalModel("toy", ("upset",), np.array([[8.0, 0.0]]), np.array([-4.0]), {"upset": {"en": 0.5}})
 >>> reader = SignalReader(model, lambda texts: np.array([[1.0, 0.0] if "!" in t else [0.0, 1.0] for t in texts]))
 >>> s = reader.read("This is awful!", ["where is it", "still nothing!"], "en")
@@ -12,33 +11,34 @@ customer turns into `MessageSignals`, which message analysis combines with the w
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from core.errors import UserError
 from core.language import detect_language
-from core.signals import SignalModel, load_signal_model, model_path
+from core.settings import Settings
+from core.signals import MessageSignals, SignalModel, TextSignals, load_signal_model, model_path
 from index.embed import get_embedder
 
 Encode = Callable[[list[str]], np.ndarray]
 
 
-@dataclass(frozen=True)
-class TextSignals:
-    """Probabilities per label for one text, and the labels that reach their thresholds."""
-
-    probabilities: dict[str, float] = field(default_factory=dict)
-    flagged: tuple[str, ...] = ()
+SIGNAL_MODES = ("auto", "on", "off")
 
 
-@dataclass(frozen=True)
-class MessageSignals:
-    """The classifier's view of the message and of each earlier customer turn (oldest first)."""
+def signals_wanted(settings: Settings) -> bool:
+    """Whether the settings ask for the learned signals (`message_signals`).
 
-    message: TextSignals = field(default_factory=TextSignals)
-    history: tuple[TextSignals, ...] = ()
+    >>> signals_wanted(Settings()), signals_wanted(Settings(embed_model="hash:256"))
+    (True, False)
+    """
+    mode = settings.message_signals
+    if mode not in SIGNAL_MODES:
+        raise UserError(f"message_signals {mode!r} is not one of {', '.join(SIGNAL_MODES)}")
+    return mode == "on" or (mode == "auto" and not settings.embed_model.startswith("hash:"))
 
 
 def signal_encoder(embedder: str) -> Encode:
@@ -66,6 +66,12 @@ class SignalReader:
             return encoder[0](texts)
 
         return cls(model, encode)
+
+    def flagged(self, texts: Sequence[str], lang: str) -> list[tuple[str, ...]]:
+        """The labels each text reaches, all judged in `lang` (e.g. the sentences of one message)."""
+        if not texts:
+            return []
+        return [self.model.flagged(row, lang) for row in self.model.probabilities(self.encode(list(texts)))]
 
     def read(self, message: str, history: Sequence[str] = (), lang: str | None = None) -> MessageSignals:
         """Signals of the message (judged in `lang`) and of each earlier turn (judged in its own language)."""
