@@ -23,7 +23,8 @@ from core.settings import load_settings
 from eval.metrics import percentiles
 from eval.report import Skipped, fmt_ms, table
 from index.build import build_index
-from suggest.fusion import FUSIONS, Retriever
+from suggest.fusion import FUSIONS
+from suggest.retrieve import Retriever
 
 TODAY = date(2026, 1, 1)  # no validity windows in this set; any fixed day
 SCORE = ("intent@1: the top hit's intent equals the question's; intent@5: any of the top 5 does; "
