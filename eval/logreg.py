@@ -111,6 +111,24 @@ def calibrate_threshold(scores: np.ndarray, positive: np.ndarray, target_precisi
     return best
 
 
+def calibrate_veto(scores: np.ndarray, positive: np.ndarray, hits: np.ndarray) -> float:
+    """The probability below which a word-list hit is overruled: halfway between the lowest-scored true hit and
+    the highest-scored false hit under it, so no true hit is lost on the calibration data (0.0: no veto).
+
+    >>> calibrate_veto(np.array([0.05, 0.3, 0.9, 0.5]), np.array([0, 1, 1, 0]), np.array([1, 1, 1, 0]))
+    0.175
+    >>> calibrate_veto(np.array([0.05, 0.3]), np.array([1, 0]), np.array([1, 1]))
+    0.0
+    """
+    scores, hits = np.asarray(scores, dtype=np.float64), np.asarray(hits).astype(bool)
+    positive = np.asarray(positive).astype(bool)
+    lowest_true = scores[hits & positive].min(initial=np.inf)
+    false_below = scores[hits & ~positive & (scores < lowest_true)]
+    if not false_below.size or not np.isfinite(lowest_true):  # nothing to overrule, or no true hit to keep
+        return 0.0
+    return round(float((lowest_true + false_below.max()) / 2), 6)
+
+
 def _measure(threshold: float, scores: np.ndarray, positive: np.ndarray, already: np.ndarray) -> Calibration:
     """Precision and recall of the combination (already flagged, or score ≥ threshold)."""
     flagged = already | (scores >= threshold)

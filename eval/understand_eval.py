@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core.rules import Rules, load_rules
-from core.signals import ESCALATION_LABELS, LABELS, MessageSignals, SignalModel, TextSignals
+from core.signals import ESCALATION_LABELS, LABELS, MessageSignals, SignalModel
 from eval.understand_train import LabelledMessage
 from suggest.checks.analysis import analyse_message, word_list_labels
 
@@ -68,9 +68,9 @@ def predict(messages: Sequence[LabelledMessage], model: SignalModel, vectors: np
     probs = model.probabilities(vectors)
     lists, learned, combined = [], [], []
     for m, row in zip(messages, probs):
-        flagged = model.flagged(row, m.lang)
+        signals = MessageSignals(model.signals(row, m.lang))
+        flagged = signals.message.flagged
         words = word_list_labels(m.text, m.lang, rules)
-        signals = MessageSignals(TextSignals(dict(zip(model.labels, row.tolist())), flagged))
         analysis = analyse_message(m.text, lang=m.lang, rules=rules, signals=signals)
         plain = analyse_message(m.text, lang=m.lang, rules=rules)
         lists.append(words | ({ESCALATE} if plain.escalate else set()))

@@ -2,8 +2,10 @@
 
 Per label: choose the regularisation C by cross-validation on the train split with folds grouped by batch (near
 duplicates written together never sit on both sides), calibrate one threshold per language on the out-of-fold
-probabilities (precision ≥ 0.9 with the word lists counted in, the highest recall; "instruction" flags no neutral
-message), then fit on the whole train split. The held-out split is never read here.
+probabilities (precision ≥ 0.9 for what it adds to the word lists, the highest recall; "instruction" flags no
+neutral message), then fit on the whole train split. For "upset" a veto is calibrated too: below it the classifier
+overrules a word-list hit ("my friend was angry she missed the sale"), set so that no true hit is lost in
+cross-validation. The held-out split is never read here.
 """
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ import numpy as np
 
 from core.errors import UserError
 from core.language import detect_language
-from core.signals import LABELS, LANGS, SignalModel
-from eval.logreg import calibrate_threshold, fit_logistic, predict_logistic
+from core.signals import LABELS, LANGS, VETO_LABELS, SignalModel
+from eval.logreg import calibrate_threshold, calibrate_veto, fit_logistic, predict_logistic
 
 REPO = Path(__file__).resolve().parents[1]
 MESSAGES_DIR = REPO / "eval" / "sets" / "messages"
@@ -127,6 +129,7 @@ class LabelFit:
     c: float
     cv_average_precision: float
     thresholds: dict[str, float]
+    vetoes: dict[str, float]
     cv_precision: dict[str, float]
     cv_recall: dict[str, float]
 
@@ -147,14 +150,16 @@ def fit_label(X: np.ndarray, messages: Sequence[LabelledMessage], label: str, wo
     ap, c, oof = best
     langs = np.array([m.lang for m in messages])
     neutral = np.array([m.neutral for m in messages])
-    thresholds, precision, recall = {}, {}, {}
+    thresholds, vetoes, precision, recall = {}, {}, {}, {}
     for lang in LANGS:
         here = langs == lang
         forbidden = neutral[here] if label == "instruction" else None
-        cal = calibrate_threshold(oof[here], y[here], TARGET_PRECISION, word_hits[here], forbidden)
+        vetoes[lang] = calibrate_veto(oof[here], y[here], word_hits[here]) if label in VETO_LABELS else 0.0
+        counted = word_hits[here] & (oof[here] >= vetoes[lang])
+        cal = calibrate_threshold(oof[here], y[here], TARGET_PRECISION, counted, forbidden)
         thresholds[lang], precision[lang], recall[lang] = cal.threshold, round(cal.precision, 3), round(cal.recall, 3)
     w, b = fit_logistic(X, y, c)
-    return LabelFit(label, c, round(ap, 4), thresholds, precision, recall), w, b
+    return LabelFit(label, c, round(ap, 4), thresholds, vetoes, precision, recall), w, b
 
 
 def train_model(messages: Sequence[LabelledMessage], X: np.ndarray, word_labels: WordLabels,
@@ -174,4 +179,4 @@ def train_model(messages: Sequence[LabelledMessage], X: np.ndarray, word_labels:
                                     "cv_precision": f.cv_precision, "cv_recall": f.cv_recall} for f in fits}}
     return SignalModel(embedder=embedder, labels=LABELS, weights=np.array(weights), biases=np.array(biases),
                        thresholds={f.label: f.thresholds for f in fits}, train_hash=training_hash(messages),
-                       info=info)
+                       info=info, vetoes={f.label: f.vetoes for f in fits if f.label in VETO_LABELS})

@@ -20,7 +20,7 @@ import numpy as np
 from core.errors import UserError
 from core.language import detect_language
 from core.settings import Settings
-from core.signals import MessageSignals, SignalModel, TextSignals, load_signal_model, model_path
+from core.signals import MessageSignals, SignalModel, load_signal_model, model_path
 from index.embed import get_embedder
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -78,6 +78,5 @@ class SignalReader:
         texts = [message, *history]
         probs = self.model.probabilities(self.encode(texts))
         langs = [lang or detect_language(message)] + [detect_language(t) for t in history]
-        signals = [TextSignals({label: round(float(p), 4) for label, p in zip(self.model.labels, row)},
-                               self.model.flagged(row, lg)) for row, lg in zip(probs, langs)]
+        signals = [self.model.signals(row, lg) for row, lg in zip(probs, langs)]
         return MessageSignals(signals[0], tuple(signals[1:]))

@@ -18,7 +18,8 @@ def reader() -> SignalReader:
     ("太气人了！", True),
     ("我真的很生气，快递三天了一动不动", True),
     ("生气的时候喝什么茶？", False),
-    ("my friend was angry she missed the sale", False),
+    ("Honestly this is so frustrating", True),
+    ("where is my parcel?", False),
 ])
 def test_upset_beyond_the_word_lists(reader, message, upset):
     analysis = analyse_message(message, signals=reader.read(message))

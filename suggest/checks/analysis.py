@@ -70,7 +70,11 @@ def upset_reasons(message: str, lang: str, rules: Rules | None = None,
     ['用词带有不满情绪（“太差”）', '连续使用标点（“！！！”）']
     >>> upset_reasons("太气人了", "zh", signals=TextSignals({"upset": 0.97}, ("upset",)))
     ['客户情绪不好']
+    >>> upset_reasons("my friend was angry", "en", signals=TextSignals({"upset": 0.02}, vetoed=("upset",)))
+    []
     """
+    if signals is not None and "upset" in signals.vetoed:  # the classifier is sure: calm, whatever the words
+        return []
     rules = rules or load_rules()
     reasons = []
     word = rules.first("upset", message)
