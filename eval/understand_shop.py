@@ -71,7 +71,8 @@ def load_feedback(db_path: str | Path) -> list[LabelledMessage]:
         raise UserError(f"feedback record {path} does not exist; pass the app's --feedback-db file")
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            rows = db.execute("SELECT id, message, reason FROM feedback WHERE status = 'rejected' ORDER BY id").fetchall()
+            rows = db.execute("SELECT id, message, reason FROM feedback WHERE status = 'rejected' "
+                              "ORDER BY id").fetchall()
     except sqlite3.DatabaseError as e:
         raise UserError(f"cannot read the feedback record {path}: {e}") from None
     return [_shop_message(message, frozenset({label}), "feedback", rid)

@@ -3,7 +3,6 @@ their combination with the word lists (suggest/checks/analysis), multi-turn esca
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +160,8 @@ def test_without_signals_the_word_lists_decide_alone():
     ("upset", "en", "the customer sounds upset"),
     ("wants_human", "zh", "要求转人工"),
     ("wants_human", "en", "asks for a person"),
-    ("threat", "en", "threatens a complaint, legal action or publicity, or reports a safety problem; hand over to a person"),
+    ("threat", "en", "threatens a complaint, legal action or publicity, or reports a safety problem; hand over to a "
+                     "person"),
     ("fraud", "zh", "涉及拒付、退单或不当要求，请转人工处理"),
     ("abuse", "en", "abusive language; hand over to a person"),
 ])
@@ -173,7 +173,8 @@ def test_classifier_reasons_are_plain_words_in_the_reply_language(label, lang, r
 def test_a_list_reason_quotes_the_words_and_the_classifier_adds_no_second_one():
     a = analyse_message("我要投诉你们，转人工", signals=_signals("wants_human", "upset"))
     assert a.escalation_reasons == ["顾客要求人工服务（“转人工”）"]
-    assert upset_reasons("太差了", "zh", signals=TextSignals({"upset": 0.99}, ("upset",))) == ["用词带有不满情绪（“太差”）"]
+    upset = TextSignals({"upset": 0.99}, ("upset",))
+    assert upset_reasons("太差了", "zh", signals=upset) == ["用词带有不满情绪（“太差”）"]
 
 
 # ------------------------------------------------------------------------------------------ multi-turn
@@ -377,3 +378,43 @@ def test_eval_understand_command_on_a_tiny_set(tmp_path: Path):
     assert d["scores"]["combined"]["upset"]["en"]["recall"] == 1.0
     assert d["confusion"]["neutral"]["neutral"] == 4
     assert "confusion (combined)" in report.text()
+
+
+def test_the_eval_command_line_builds_understand_options(monkeypatch):
+    import eval.commands.understand as command
+    from eval.__main__ import main as eval_main
+    from eval.report import Skipped
+
+    seen = []
+    monkeypatch.setattr(command, "run_understand", lambda options: seen.append(options) or Skipped("stub"))
+    eval_main(["understand", "--retrain", "--knowledge", "kb", "--feedback-db", "fb.sqlite3"])
+    eval_main(["understand", "--model", "m.json", "--json"])
+    assert seen == [command.UnderstandOptions(retrain=True, knowledge=Path("kb"), feedback_db=Path("fb.sqlite3")),
+                    command.UnderstandOptions(model=Path("m.json"))]
+
+
+def test_shop_teaching_through_the_command(tmp_path: Path):
+    from eval.commands.understand import UnderstandOptions, run_understand
+
+    msgs, X = _messages(4)
+    folder = tmp_path / "messages"
+    folder.mkdir()
+    vectors = {}
+    with (folder / "en-batch01.jsonl").open("w", encoding="utf-8") as f:
+        for m, x in zip(msgs, X):
+            batch = int(m.group[1]) + 1
+            vectors[f"message {m.id}"] = x
+            f.write(json.dumps({"id": m.id, "text": f"message {m.id}", "lang": "en", "labels": sorted(m.labels),
+                                "split": "heldout" if batch == 3 else "train", "batch": batch}) + "\n")
+    base = tmp_path / "base.json"
+    encode = lambda texts: np.array([vectors.get(t, np.eye(len(LABELS) + 1)[0] + 0.03) for t in texts])  # noqa: E731
+    run_understand(UnderstandOptions(retrain=True, model=base, messages=folder), encode=encode)
+    kb = tmp_path / "kb"
+    (kb / "rules").mkdir(parents=True)
+    (kb / "rules" / "examples.csv").write_text("text,labels\n" + "".join(f"so cross {i},upset\n" for i in range(4)),
+                                               encoding="utf-8")
+    report = run_understand(UnderstandOptions(retrain=True, model=base, knowledge=kb, messages=folder),
+                            encode=encode)
+    assert report.shop["kept"] and report.shop["examples"] == 4
+    assert (kb / "rules" / "understand.json").is_file() and report.model.endswith("understand.json")
+    assert "shop retrain with 4 examples" in report.text()

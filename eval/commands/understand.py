@@ -18,7 +18,7 @@ from core.rules import load_rules
 from core.signals import DEFAULT_EMBEDDER, DEFAULT_MODEL_PATH, LABELS, MODEL_FILE, SignalModel, load_signal_model
 from eval.report import table
 from eval.understand_eval import ESCALATE, NEUTRAL, SOURCES, Score, confusion, predict, scores_by_language
-from eval.understand_shop import ShopRetrain, load_examples, load_feedback, retrain_shop
+from eval.understand_shop import load_examples, load_feedback, retrain_shop
 from eval.understand_train import MESSAGES_DIR, load_messages, train_model
 from suggest.checks.analysis import word_list_labels
 from suggest.understand import signal_encoder
@@ -76,39 +76,35 @@ def run_understand(options: UnderstandOptions, encode: Encode | None = None) -> 
     messages = load_messages(options.messages)
     train = [m for m in messages if m.split == "train"]
     heldout = [m for m in messages if m.split == "heldout"]
-    current = options.model
-    if options.knowledge is not None and (options.knowledge / "rules" / MODEL_FILE).is_file():
-        current = options.knowledge / "rules" / MODEL_FILE
-    model = load_signal_model(current) if current.is_file() or not options.retrain else None
+    shop_rules = options.knowledge / "rules" if options.knowledge is not None else None
+    in_use = shop_rules / MODEL_FILE if shop_rules and (shop_rules / MODEL_FILE).is_file() else options.model
+    fresh = options.retrain and options.knowledge is None and not in_use.is_file()  # first training: no model yet
+    model = None if fresh else load_signal_model(in_use)
     encode = encode or signal_encoder(model.embedder if model else DEFAULT_EMBEDDER)
     vectors = encode([m.text for m in messages])
-    split = np.array([m.split == "train" for m in messages])
-    rules = load_rules(options.knowledge / "rules" if options.knowledge and (options.knowledge / "rules").is_dir()
-                       else None)
+    is_train = np.array([m.split == "train" for m in messages])
+    rules = load_rules(shop_rules if shop_rules and shop_rules.is_dir() else None)
 
     def word_labels(text: str, lang: str) -> set[str]:
         return word_list_labels(text, lang, rules)
 
     shop: dict[str, Any] = {}
-    if options.retrain and options.knowledge is not None:
-        examples = load_examples(options.knowledge)
-        if options.feedback_db is not None:
-            examples += load_feedback(options.feedback_db)
-        assert model is not None
-        result: ShopRetrain = retrain_shop(train, vectors[split], heldout, vectors[~split], examples, encode, model,
-                                           word_labels)
+    if options.retrain and shop_rules is not None and model is not None:
+        examples = load_examples(options.knowledge) + (load_feedback(options.feedback_db) if options.feedback_db
+                                                       else [])
+        result = retrain_shop(train, vectors[is_train], heldout, vectors[~is_train], examples, encode, model,
+                              word_labels)
         shop = result.to_dict()
         if result.kept:
-            model, current = result.model, options.knowledge / "rules" / MODEL_FILE
-            _write(current, model)
+            model, in_use = result.model, shop_rules / MODEL_FILE
+            _write(in_use, model)
     elif options.retrain:
-        model = train_model(train, vectors[split], word_labels, model.embedder if model else DEFAULT_EMBEDDER)
-        current = options.model
-        _write(current, model)
+        model = train_model(train, vectors[is_train], word_labels, model.embedder if model else DEFAULT_EMBEDDER)
+        in_use = options.model
+        _write(in_use, model)
     assert model is not None
-    predictions = predict(heldout, model, vectors[~split], rules)
-    return UnderstandReport(model=str(current), heldout=len(heldout),
-                            scores=scores_by_language(heldout, predictions),
+    predictions = predict(heldout, model, vectors[~is_train], rules)
+    return UnderstandReport(model=str(in_use), heldout=len(heldout), scores=scores_by_language(heldout, predictions),
                             confusion=confusion(heldout, predictions.combined), shop=shop)
 
 
