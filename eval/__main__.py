@@ -1,4 +1,4 @@
-"""`python -m eval {run,compare,bitext,speed,bench,saved,pii,checks}`: score retrieval, drafts, checks and speed.
+"""`python -m eval {run,compare,bitext,speed,bench,saved,pii,checks,understand}`: score retrieval, drafts, checks and speed.
 
 This module only parses the command line: each command builds the frozen options of its module in
 eval/commands/, runs it and prints the report as a table or, with --json, as one JSON object. The command
@@ -39,6 +39,9 @@ EPILOG = """examples:
   python -m eval pii
   # the draft checks on the labelled drafts: wrong drafts caught, false alarms, tune and heldout
   python -m eval checks
+  # message signals (upset, escalation, instructions) on the held-out messages; retrain the model
+  python -m eval understand
+  python -m eval understand --retrain
 
 Settings come from the shop.yaml stored in the index (or the knowledge folder) and COPILOT_* environment
 variables, e.g. COPILOT_EMBED_MODEL=hash:256 for a fake embedder in tests.
@@ -98,6 +101,15 @@ def cmd_saved(args: argparse.Namespace) -> int:
     return print_report(run_saved(options), args.json)
 
 
+def cmd_understand(args: argparse.Namespace) -> int:
+    from eval.commands.understand import UnderstandOptions, run_understand
+
+    options = UnderstandOptions(retrain=args.retrain, knowledge=Path(args.knowledge) if args.knowledge else None,
+                                feedback_db=Path(args.feedback_db) if args.feedback_db else None,
+                                **({"model": Path(args.model)} if args.model else {}))
+    return print_report(run_understand(options), args.json)
+
+
 def cmd_pii(args: argparse.Namespace) -> int:
     from eval.commands.pii import PiiOptions, run_pii
 
@@ -119,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m eval", epilog=EPILOG, formatter_class=fmt,
                                  description="Benchmark the copilot: retrieval, drafts, checks and speed.")
     sub = ap.add_subparsers(dest="command", required=True,
-                            metavar="{run,compare,bitext,speed,bench,saved,pii,checks}")
+                            metavar="{run,compare,bitext,speed,bench,saved,pii,checks,understand}")
 
     r = sub.add_parser("run", help="score an eval set (DESIGN §4 metrics)", epilog=EPILOG, formatter_class=fmt,
                        description="Answer every case of EVAL_SET with the copilot and print the metrics.")
@@ -216,6 +228,21 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--show", action="store_true", help="also list the missed wrong drafts and the false alarms")
     k.add_argument("--json", action="store_true", help="print one JSON object")
     k.set_defaults(func=cmd_checks)
+
+    u = sub.add_parser("understand", help="message signals (upset, escalation, instructions) on the held-out "
+                       "messages; --retrain rebuilds the model", epilog=EPILOG, formatter_class=fmt,
+                       description="Precision, recall and F1 per label and language on the held-out split of "
+                                   "eval/sets/messages/ (word lists, classifier, combined) and a confusion table. "
+                                   "--retrain rebuilds core/models/understand.json from the train split; with "
+                                   "--knowledge, the shop's rules/examples.csv and agents' feedback join the "
+                                   "training and the model is written to DIR/rules/understand.json only when it "
+                                   "measures no worse.")
+    u.add_argument("--retrain", action="store_true", help="retrain (deterministic) before reporting")
+    u.add_argument("--model", metavar="MODEL.json", help="model file (default: core/models/understand.json)")
+    u.add_argument("--knowledge", metavar="DIR", help="a shop's knowledge folder (with --retrain: teach it)")
+    u.add_argument("--feedback-db", metavar="PATH", help="the app's feedback record (SQLite, read only)")
+    u.add_argument("--json", action="store_true", help="print one JSON object")
+    u.set_defaults(func=cmd_understand)
     return ap
 
 
