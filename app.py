@@ -34,9 +34,10 @@ import gradio as gr  # noqa: E402
 
 from app_parts.admin_views import eval_view, feedback_view, knowledge_view  # noqa: E402
 from app_parts.agent_view import agent_view  # noqa: E402
-from app_parts.render import CSS, HEAD, esc, t  # noqa: E402
+from app_parts.render import esc  # noqa: E402
 from app_parts.service import CopilotService  # noqa: E402
-from app_parts.ui import LIGHT, err  # noqa: E402
+from app_parts.texts import t  # noqa: E402
+from app_parts.ui import CSS, HEAD, LIGHT, Labels, err  # noqa: E402
 from core.errors import UserError  # noqa: E402
 from core.settings import Settings, load_settings  # noqa: E402
 
@@ -106,25 +107,32 @@ def create_app(service: CopilotService | None = None, *, knowledge_dir: str | Pa
         except UserError as e:
             raise err(e) from None
 
+    labels = Labels()
     with gr.Blocks(title=f"{shop.name} · Reply copilot", analytics_enabled=False) as demo:
         gr.HTML(f'<div id="app-header"><h1>{t("en", "title")} · {t("zh", "title")}</h1>'
                 f'<span class="sub">{esc(shop.name)} / {esc(shop.name_zh)} · local, offline</span></div>')
         with gr.Tabs(elem_id="views"):
-            with gr.Tab("Agent desk · 客服工作台", id="agent", elem_id="tab-agent") as a_tab:
-                a_loaders = agent_view(service, concurrency)
-            with gr.Tab("Knowledge · 知识库", id="knowledge", elem_id="tab-knowledge") as k_tab:
-                k_loaders = knowledge_view(service)
-            with gr.Tab("Evaluation · 评测", id="eval", elem_id="tab-eval") as e_tab:
-                e_loaders = eval_view(service, concurrency)
-            with gr.Tab("Feedback · 反馈", id="feedback", elem_id="tab-feedback") as f_tab:
-                f_loaders = feedback_view(service)
+            with labels.make(gr.Tab, {"label": "tab_agent"}, id="agent", elem_id="tab-agent") as a_tab:
+                desk = agent_view(service, concurrency, labels)
+            with labels.make(gr.Tab, {"label": "tab_knowledge"}, id="knowledge", elem_id="tab-knowledge") as k_tab:
+                k_loaders = knowledge_view(service, labels)
+            with labels.make(gr.Tab, {"label": "tab_eval"}, id="eval", elem_id="tab-eval") as e_tab:
+                e_loaders = eval_view(service, concurrency, labels)
+            with labels.make(gr.Tab, {"label": "tab_feedback"}, id="feedback", elem_id="tab-feedback") as f_tab:
+                f_loaders = feedback_view(service, labels)
         gr.api(api_suggest, api_name="suggest", concurrency_id="model", concurrency_limit=concurrency)
         gr.api(api_feedback, api_name="feedback", concurrency_id="light", concurrency_limit=4)
         gr.api(api_promote, api_name="promote", concurrency_id="light", concurrency_limit=4)
-        for tab, loaders in ((a_tab, a_loaders), (k_tab, k_loaders), (e_tab, e_loaders), (f_tab, f_loaders)):
+        for tab, loaders in ((a_tab, desk.loaders), (k_tab, k_loaders), (e_tab, e_loaders), (f_tab, f_loaders)):
             for fn, inputs, outputs in loaders:  # fill the tables when the page opens and when a view is shown
                 demo.load(fn, inputs, outputs, **LIGHT)
                 tab.select(fn, inputs, outputs, **LIGHT)
+
+        def relabel(*language_inputs: Any) -> list[Any]:
+            return labels.updates(desk.language(*language_inputs))
+
+        for trigger in desk.relabel_on:  # every text on the page follows the switch or the message's language
+            trigger(relabel, desk.language_inputs, labels.components, api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     demo.service = service  # type: ignore[attr-defined]
     return demo

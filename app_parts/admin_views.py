@@ -11,7 +11,8 @@ import gradio as gr
 from app_parts import evaluation as ev
 from app_parts import knowledge as kn
 from app_parts.service import CopilotService
-from app_parts.ui import LIGHT, MAX_REPLY_CHARS, err, short, time_str
+from app_parts.texts import t
+from app_parts.ui import LIGHT, MAX_REPLY_CHARS, Labels, err, short, time_str
 from core.errors import UserError
 
 TOP_LEVEL = "(top level)"
@@ -32,7 +33,15 @@ def _folders(root: Path) -> list[str]:
     return [TOP_LEVEL, *subs]
 
 
-def knowledge_view(service: CopilotService) -> Loaders:
+def _tables(lang: str) -> list[tuple[str, str]]:
+    return [(t(lang, "table_faq"), "faq"), (t(lang, "table_emergency"), "emergency")]
+
+
+def _upload_label(lang: str) -> str:
+    return t(lang, "upload_files", types=", ".join(kn.ALLOWED_UPLOAD))
+
+
+def knowledge_view(service: CopilotService, labels: Labels) -> Loaders:
     root = service.knowledge_dir
 
     def info_md() -> str:
@@ -123,59 +132,57 @@ def knowledge_view(service: CopilotService) -> Loaders:
     def browse(query: str, kind: str):
         return kn.passage_rows(service.copilot.retriever.passages, query, "" if kind == "all" else kind)
 
+    L = labels.make
     with gr.Row():
         info = gr.Markdown(elem_id="index-info")
     with gr.Row():
-        reindex_btn = gr.Button("↻ Re-index", variant="primary", elem_id="reindex-btn", scale=2)
-        cancel_btn = gr.Button("✕ Cancel re-index", elem_id="cancel-reindex-btn", scale=1)
-        refresh_btn = gr.Button("↻ Refresh", elem_id="refresh-knowledge-btn", scale=1)
+        reindex_btn = L(gr.Button, {"value": "reindex"}, variant="primary", elem_id="reindex-btn", scale=2)
+        cancel_btn = L(gr.Button, {"value": "cancel_reindex"}, elem_id="cancel-reindex-btn", scale=1)
+        refresh_btn = L(gr.Button, {"value": "refresh"}, elem_id="refresh-knowledge-btn", scale=1)
     kstatus = gr.Markdown(elem_id="knowledge-status")
     with gr.Tabs():
-        with gr.Tab("Sources"):
+        with L(gr.Tab, {"label": "tab_files"}):
             sources = gr.Dataframe(headers=SOURCE_HEADERS, interactive=False, wrap=True, max_height=360,
                                    elem_id="sources-table", column_widths=["34%", "16%", "10%", "22%", "18%"])
             with gr.Row():
                 with gr.Column(scale=3):
-                    files = gr.File(label=f"Upload documents or tables ({', '.join(kn.ALLOWED_UPLOAD)}; ≤ 2 MB)",
-                                    file_count="multiple", file_types=list(kn.ALLOWED_UPLOAD), type="filepath",
-                                    height=120, elem_id="upload-files")
+                    files = L(gr.File, {"label": _upload_label}, file_count="multiple",
+                              file_types=list(kn.ALLOWED_UPLOAD), type="filepath", height=120,
+                              elem_id="upload-files")
                 with gr.Column(scale=2):
-                    folder = gr.Dropdown(_folders(root), value=TOP_LEVEL, label="Into folder",
-                                         allow_custom_value=True, elem_id="upload-folder")
-                    upload_btn = gr.Button("↑ Upload", elem_id="upload-btn")
+                    folder = L(gr.Dropdown, {"label": "into_folder"}, choices=_folders(root), value=TOP_LEVEL,
+                               allow_custom_value=True, elem_id="upload-folder")
+                    upload_btn = L(gr.Button, {"value": "upload"}, elem_id="upload-btn")
                 with gr.Column(scale=2):
-                    remove_pick = gr.Dropdown([], label="Remove a file", elem_id="remove-pick")
-                    remove_btn = gr.Button("✕ Remove", variant="stop", elem_id="remove-btn")
-        with gr.Tab("FAQ & emergency entries"):
+                    remove_pick = L(gr.Dropdown, {"label": "remove_file"}, choices=[], elem_id="remove-pick")
+                    remove_btn = L(gr.Button, {"value": "remove"}, variant="stop", elem_id="remove-btn")
+        with L(gr.Tab, {"label": "tab_entries"}):
             with gr.Row():
-                table = gr.Radio([("FAQ (faq/faq.csv)", "faq"), ("Emergency (faq/emergency.csv)", "emergency")],
-                                 value="faq", label="Table", scale=2)
-                row = gr.Dropdown([("+ new entry", NEW_ENTRY)], value=NEW_ENTRY, label="Entry", scale=3)
+                table = L(gr.Radio, {"label": "table", "choices": _tables}, value="faq", scale=2)
+                row = L(gr.Dropdown, {"label": "entry"}, choices=[("+ new entry", NEW_ENTRY)], value=NEW_ENTRY,
+                        scale=3)
             with gr.Row():
-                question = gr.Textbox(label="Question", lines=2, max_length=1000)
-                answer = gr.Textbox(label="Answer", lines=2, max_length=4000)
+                question = L(gr.Textbox, {"label": "question"}, lines=2, max_length=1000)
+                answer = L(gr.Textbox, {"label": "answer"}, lines=2, max_length=4000)
             with gr.Row():
-                keywords = gr.Textbox(label="Keywords (';'-separated; required for emergency entries)",
-                                      max_length=500)
-                valid_from = gr.Textbox(label="Valid from (YYYY-MM-DD)", max_length=10)
-                valid_until = gr.Textbox(label="Valid until (YYYY-MM-DD)", max_length=10)
-                tags = gr.Textbox(label="Tags", max_length=200)
-            save_btn = gr.Button("Save entry", variant="primary", elem_id="save-entry-btn")
-        with gr.Tab("Passages"):
+                keywords = L(gr.Textbox, {"label": "entry_keywords"}, max_length=500)
+                valid_from = L(gr.Textbox, {"label": "entry_valid_from"}, max_length=10)
+                valid_until = L(gr.Textbox, {"label": "entry_valid_until"}, max_length=10)
+                tags = L(gr.Textbox, {"label": "tags"}, max_length=200)
+            save_btn = L(gr.Button, {"value": "save_entry"}, variant="primary", elem_id="save-entry-btn")
+        with L(gr.Tab, {"label": "tab_passages"}):
             with gr.Row():
-                query = gr.Textbox(label="Search passages (words in source, title, text, keywords)", scale=4,
-                                   max_length=200)
-                kind = gr.Dropdown(["all", "doc", "faq", "past_reply", "emergency", "greeting"], value="all",
-                                   label="Kind", scale=1)
+                query = L(gr.Textbox, {"label": "search_passages"}, scale=4, max_length=200)
+                kind = L(gr.Dropdown, {"label": "kind"}, choices=["all", "doc", "faq", "past_reply", "emergency",
+                                                                  "greeting"], value="all", scale=1)
             passages = gr.Dataframe(headers=kn.PASSAGE_HEADERS, interactive=False, wrap=True, max_height=420,
                                     column_widths=PASSAGE_WIDTHS)
-        with gr.Tab("Needs attention"):
-            gr.Markdown("Expired entries are never cited; flagged passages hold planted instructions, duplicates "
-                        "or answers that conflict with another entry for the same question.")
-            expired = gr.Dataframe(headers=kn.PASSAGE_HEADERS, label="Expired entries", interactive=False,
-                                   wrap=True, max_height=260, column_widths=PASSAGE_WIDTHS)
-            flagged = gr.Dataframe(headers=kn.PASSAGE_HEADERS, label="Flagged passages", interactive=False,
-                                   wrap=True, max_height=260, column_widths=PASSAGE_WIDTHS)
+        with L(gr.Tab, {"label": "tab_attention"}):
+            L(gr.Markdown, {"value": "attention_note"})
+            expired = L(gr.Dataframe, {"label": "expired"}, headers=kn.PASSAGE_HEADERS, interactive=False,
+                        wrap=True, max_height=260, column_widths=PASSAGE_WIDTHS)
+            flagged = L(gr.Dataframe, {"label": "flagged"}, headers=kn.PASSAGE_HEADERS, interactive=False,
+                        wrap=True, max_height=260, column_widths=PASSAGE_WIDTHS)
 
     table_outputs = [info, sources, remove_pick, folder, expired, flagged]
     reindex_btn.click(reindex, None, [kstatus, *table_outputs], concurrency_id="index", concurrency_limit=1,
@@ -195,7 +202,7 @@ def knowledge_view(service: CopilotService) -> Loaders:
 
 
 # ----------------------------------------------------------------------------------------------- evaluation
-def eval_view(service: CopilotService, concurrency: int) -> Loaders:
+def eval_view(service: CopilotService, concurrency: int, labels: Labels) -> Loaders:
     def run(set_path: str | None, draft: bool, earlier: str | None, progress=gr.Progress()):
         if not set_path:
             raise gr.Error(f"No eval set chosen; add .jsonl sets to {service.eval_sets_dir}.", print_exception=False)
@@ -228,16 +235,17 @@ def eval_view(service: CopilotService, concurrency: int) -> Loaders:
         except UserError as e:
             raise err(e) from None
 
+    L = labels.make
     sets = ev.set_choices(service.eval_sets_dir)
     with gr.Row(equal_height=True):
-        set_pick = gr.Dropdown(sets, value=sets[0][1] if sets else None, label="Eval set", scale=3,
-                               elem_id="eval-set")
-        draft = gr.Checkbox(False, label="With drafts (runs the model: slow)", scale=1, min_width=120)
-        earlier = gr.Dropdown(ev.list_runs(service.eval_runs_dir), value=None, label="Compare with saved run",
-                              scale=3, elem_id="eval-earlier")
+        set_pick = L(gr.Dropdown, {"label": "eval_set"}, choices=sets, value=sets[0][1] if sets else None, scale=3,
+                     elem_id="eval-set")
+        draft = L(gr.Checkbox, {"label": "with_drafts"}, value=False, scale=1, min_width=120)
+        earlier = L(gr.Dropdown, {"label": "compare_with"}, choices=ev.list_runs(service.eval_runs_dir), value=None,
+                    scale=3, elem_id="eval-earlier")
     with gr.Row():
-        run_btn = gr.Button("▶ Run evaluation", variant="primary", elem_id="eval-run-btn", scale=2)
-        compare_btn = gr.Button("⇄ Compare / show saved run", scale=1)
+        run_btn = L(gr.Button, {"value": "run_eval"}, variant="primary", elem_id="eval-run-btn", scale=2)
+        compare_btn = L(gr.Button, {"value": "compare"}, scale=1)
     saved = gr.Markdown()
     with gr.Row():
         metrics = gr.Dataframe(headers=["metric", "this run", "earlier run", "change"], interactive=False,
@@ -245,8 +253,9 @@ def eval_view(service: CopilotService, concurrency: int) -> Loaders:
                                column_widths=["46%", "18%", "18%", "18%"])
         with gr.Column(scale=3):
             recall_plot = gr.Plot(label="recall@k")
-            latency_plot = gr.Plot(label="latency")
-    cases = gr.Dataframe(headers=ev.CASE_HEADERS, label="Cases", interactive=False, wrap=True, max_height=360)
+            latency_plot = L(gr.Plot, {"label": "latency"})
+    cases = L(gr.Dataframe, {"label": "cases"}, headers=ev.CASE_HEADERS, interactive=False, wrap=True,
+              max_height=360)
     current = gr.State(None)
     run_btn.click(run, [set_pick, draft, earlier], [metrics, recall_plot, latency_plot, cases, saved, earlier,
                                                     current], concurrency_id="model", concurrency_limit=concurrency,
@@ -262,7 +271,7 @@ def eval_view(service: CopilotService, concurrency: int) -> Loaders:
 
 
 # ------------------------------------------------------------------------------------------------- feedback
-def feedback_view(service: CopilotService) -> Loaders:
+def feedback_view(service: CopilotService, labels: Labels) -> Loaders:
     def rows():
         st = service.feedback.stats()
         md = (f"**{st['total']}** decisions · **{st['accepted']}** accepted · **{st['rejected']}** rejected · "
@@ -301,30 +310,28 @@ def feedback_view(service: CopilotService) -> Loaders:
         return (f"✓ added to `faq/promoted_replies.csv` as a past reply: “{short(row['question'], 60)}”. "
                 "The index updates in the background; agents keep the current one until it is ready.", *rows())
 
+    L = labels.make
     stats = gr.Markdown()
     with gr.Row():
-        refresh = gr.Button("↻ Refresh", scale=1)
-        csv_btn = gr.Button("↓ Export CSV", scale=1, elem_id="export-csv")
-        jsonl_btn = gr.Button("↓ Export JSONL", scale=1, elem_id="export-jsonl")
-    download = gr.File(label="Export", interactive=False, visible=False, elem_id="export-file")
+        refresh = L(gr.Button, {"value": "refresh"}, scale=1)
+        csv_btn = L(gr.Button, {"value": "export_csv"}, scale=1, elem_id="export-csv")
+        jsonl_btn = L(gr.Button, {"value": "export_jsonl"}, scale=1, elem_id="export-jsonl")
+    download = L(gr.File, {"label": "export"}, interactive=False, visible=False, elem_id="export-file")
     table = gr.Dataframe(headers=FEEDBACK_HEADERS, interactive=False, wrap=True, max_height=380,
                          elem_id="feedback-table",
                          column_widths=["5%", "14%", "8%", "12%", "5%", "20%", "24%", "6%", "6%"])
-    gr.Markdown("### Promote an accepted reply to a past good reply\nLoad a record, review the (masked) texts, "
-                "then promote: a row is added to `faq/promoted_replies.csv` in the knowledge folder and the index "
-                "is updated incrementally in the background.")
+    L(gr.Markdown, {"value": "promote_intro"})
     with gr.Row():
-        rid = gr.Number(None, label="Record #", precision=0, minimum=1, scale=1, elem_id="promote-id")
-        load_btn = gr.Button("Load record", scale=1)
+        rid = L(gr.Number, {"label": "record_no"}, value=None, precision=0, minimum=1, scale=1, elem_id="promote-id")
+        load_btn = L(gr.Button, {"value": "load_record"}, scale=1)
     with gr.Row():
-        question = gr.Textbox(label="Customer question (masked)", lines=3, max_length=2000, elem_id="promote-q")
-        answer = gr.Textbox(label="Reply (reviewed, masked)", lines=3, max_length=MAX_REPLY_CHARS,
-                            elem_id="promote-a")
+        question = L(gr.Textbox, {"label": "promote_question"}, lines=3, max_length=2000, elem_id="promote-q")
+        answer = L(gr.Textbox, {"label": "promote_answer"}, lines=3, max_length=MAX_REPLY_CHARS, elem_id="promote-a")
     with gr.Row():
-        keywords = gr.Textbox(label="Keywords (';'-separated, optional)", max_length=500)
-        valid_from = gr.Textbox(label="Valid from (optional)", max_length=10)
-        valid_until = gr.Textbox(label="Valid until (optional)", max_length=10)
-    promote_btn = gr.Button("★ Promote to past reply", variant="primary", elem_id="promote-btn")
+        keywords = L(gr.Textbox, {"label": "promote_keywords"}, max_length=500)
+        valid_from = L(gr.Textbox, {"label": "promote_valid_from"}, max_length=10)
+        valid_until = L(gr.Textbox, {"label": "promote_valid_until"}, max_length=10)
+    promote_btn = L(gr.Button, {"value": "promote"}, variant="primary", elem_id="promote-btn")
     pstatus = gr.Markdown()
 
     refresh.click(rows, None, [stats, table, rid], **LIGHT)

@@ -4,20 +4,31 @@ copies the text), Regenerate, Reject with a reason; UI text follows the message 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import gradio as gr
 
-from app_parts.render import (COPY_JS, REJECT_REASONS, TEXT, drafts_html, escalation_html, sources_html,
-                              status_html, t)
+from app_parts.render import drafts_html, escalation_html, sources_html, status_html
 from app_parts.service import CopilotService
-from app_parts.ui import LIGHT, MAX_REPLY_CHARS, err, short, time_str, ui_lang
+from app_parts.texts import DEFAULT_LANG, choices, t
+from app_parts.ui import COPY_JS, LIGHT, MAX_REPLY_CHARS, Labels, err, short, time_str, ui_lang
 from core.errors import UserError
 from core.events import DoneEvent, DraftEvent, ErrorEvent, HitsEvent, RestartEvent, TokenEvent
 
 MAX_NOTE_CHARS = 500
 STREAM_EVERY_S = 0.08  # at most ~12 page updates a second while the model streams
 RECENT_HEADERS = ["#", "time", "status", "message", "final reply", "edits"]
+
+
+@dataclass
+class AgentDesk:
+    """What app.py needs of the built desk: the table loaders, and when and how the page's texts follow the UI
+    language (`relabel_on`: the switch and the end of each suggestion; `language(*language_inputs)`)."""
+    loaders: list[tuple[Any, Any, Any]]
+    relabel_on: list[Callable[..., Any]]
+    language_inputs: list[Any]
+    language: Callable[[str, dict | None], str]
 
 
 def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
@@ -126,11 +137,10 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
         return d["text"], state
 
     def accept(reply: str, state: dict | None):
-        lang = (state or {}).get("lang", "en")
+        lang = (state or {}).get("lang", DEFAULT_LANG)
         reply = (reply or "").strip()
         if not reply:
-            raise gr.Error("The reply is empty; write or pick a reply before accepting."
-                           if lang == "en" else "回复为空，请先填写或选择回复。", print_exception=False)
+            raise gr.Error(t(lang, "empty_reply"), print_exception=False)
         if len(reply) > MAX_REPLY_CHARS:
             raise gr.Error(f"The reply is longer than {MAX_REPLY_CHARS} characters.", print_exception=False)
         try:
@@ -149,7 +159,7 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
                            "error" if warn else "ok"), recent_rows()
 
     def reject(reason: str, note: str, state: dict | None):
-        lang = (state or {}).get("lang", "en")
+        lang = (state or {}).get("lang", DEFAULT_LANG)
         text = " — ".join(x for x in ((reason or "").strip(), (note or "").strip()[:MAX_NOTE_CHARS]) if x)
         try:
             rid = service.record(status="rejected", state=state or {}, reason=text or "unspecified")
@@ -158,75 +168,82 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
         return status_html(lang, None, t(lang, "rejected", id=rid), "ok"), recent_rows()
 
     def clear():
-        return ("", "", "", drafts_html([], [], "en"), sources_html([], "en"), "",
+        return ("", "", "", drafts_html([], [], DEFAULT_LANG), sources_html([], DEFAULT_LANG), "",
                 gr.update(choices=[], value=None, visible=False), None)
 
-    def relabel(ui_choice: str, state: dict | None):
-        lang = ui_lang(ui_choice, (state or {}).get("lang"))
-        reasons = REJECT_REASONS[lang]
-        return (gr.update(label=t(lang, "message"), placeholder=t(lang, "message_ph")),
-                gr.update(label=t(lang, "history")),
-                gr.update(label=t(lang, "reply")), gr.update(value=t(lang, "suggest")),
-                gr.update(value=t(lang, "regenerate")), gr.update(value=t(lang, "clear")),
-                gr.update(value="✓ " + t(lang, "accept")), gr.update(value=t(lang, "reject")),
-                gr.update(label=t(lang, "reject_reason"), choices=reasons, value=reasons[0]),
-                gr.update(label=t(lang, "reject_note")), gr.update(label=t(lang, "use_draft")),
-                gr.update(label=t(lang, "recent")))
+    def language(ui_choice: str, state: dict | None) -> str:
+        return ui_lang(ui_choice, (state or {}).get("lang"))
+
+    def empty_panels(ui_choice: str, state: dict | None):
+        """Before any suggestion the empty panels' hints follow the switch too (a shown one keeps its language
+        until the next Suggest)."""
+        if state is not None:
+            return gr.update(), gr.update()
+        lang = language(ui_choice, state)
+        return drafts_html([], [], lang), sources_html([], lang)
 
     return {"suggest": suggest, "pick": pick, "accept": accept, "reject": reject, "clear": clear,
-            "relabel": relabel, "recent_rows": recent_rows}
+            "language": language, "empty_panels": empty_panels, "recent_rows": recent_rows}
 
 
-def agent_view(service: CopilotService, concurrency: int) -> list[tuple[Any, Any, Any]]:
+def _languages(lang: str) -> list[tuple[str, str]]:
+    return [(t(lang, "auto"), "auto"), ("中文", "zh"), ("English", "en")]  # each language named in itself
+
+
+def _reasons(lang: str) -> list[str]:
+    return choices(lang, "reject_reasons")
+
+
+def agent_view(service: CopilotService, concurrency: int, labels: Labels) -> AgentDesk:
     h = agent_handlers(service)
     s = service.settings
-    en = TEXT["en"]
+    L = labels.make
     with gr.Row(equal_height=False):
         with gr.Column(scale=6, min_width=420):
-            message = gr.Textbox(label=en["message"], placeholder=en["message_ph"], lines=4, max_lines=10,
-                                 max_length=s.max_message_chars, elem_id="message-box", autofocus=True)
-            with gr.Accordion(en["history"], open=False) as hist_acc:
-                history = gr.Textbox(show_label=False, placeholder=en["history_ph"], lines=4, max_lines=12,
-                                     max_length=4 * s.max_message_chars, elem_id="history-box")
+            message = L(gr.Textbox, {"label": "message", "placeholder": "message_ph"}, lines=4, max_lines=10,
+                        max_length=s.max_message_chars, elem_id="message-box", autofocus=True)
+            with L(gr.Accordion, {"label": "history"}, open=False):
+                history = L(gr.Textbox, {"placeholder": "history_ph"}, show_label=False, lines=4, max_lines=12,
+                            max_length=4 * s.max_message_chars, elem_id="history-box")
             with gr.Row():
-                suggest_btn = gr.Button(en["suggest"], variant="primary", elem_id="suggest-btn", scale=3)
-                regen_btn = gr.Button(en["regenerate"], elem_id="regenerate-btn", scale=2)
-                clear_btn = gr.Button(en["clear"], elem_id="clear-btn", scale=1, variant="secondary")
-            drafts = gr.HTML(drafts_html([], [], "en"), elem_id="drafts-panel")
-            pick = gr.Radio(choices=[], label=en["use_draft"], type="value", visible=False, elem_id="draft-pick")
-            reply = gr.Textbox(label=en["reply"], lines=6, max_lines=16, max_length=MAX_REPLY_CHARS,
-                               elem_id="reply-box", interactive=True)
+                suggest_btn = L(gr.Button, {"value": "suggest"}, variant="primary", elem_id="suggest-btn", scale=3)
+                regen_btn = L(gr.Button, {"value": "regenerate"}, elem_id="regenerate-btn", scale=2)
+                clear_btn = L(gr.Button, {"value": "clear"}, elem_id="clear-btn", scale=1, variant="secondary")
+            drafts = gr.HTML(drafts_html([], [], DEFAULT_LANG), elem_id="drafts-panel")
+            pick = L(gr.Radio, {"label": "use_draft"}, choices=[], type="value", visible=False, elem_id="draft-pick")
+            reply = L(gr.Textbox, {"label": "reply"}, lines=6, max_lines=16, max_length=MAX_REPLY_CHARS,
+                      elem_id="reply-box", interactive=True)
             with gr.Row():
-                accept_btn = gr.Button("✓ " + en["accept"], variant="primary", elem_id="accept-btn", scale=2)
-                reject_btn = gr.Button(en["reject"], variant="stop", elem_id="reject-btn", scale=1)
+                accept_btn = L(gr.Button, {"value": "accept"}, variant="primary", elem_id="accept-btn", scale=2)
+                reject_btn = L(gr.Button, {"value": "reject"}, variant="stop", elem_id="reject-btn", scale=1)
             status = gr.HTML("", elem_id="agent-status")
             with gr.Row():
-                reason = gr.Dropdown(REJECT_REASONS["en"], value=REJECT_REASONS["en"][0], label=en["reject_reason"],
-                                     scale=2, elem_id="reject-reason")
-                note = gr.Textbox(label=en["reject_note"], max_length=MAX_NOTE_CHARS, scale=3, elem_id="reject-note")
+                reason = L(gr.Dropdown, {"label": "reject_reason", "choices": _reasons,
+                                         "value": lambda lang: _reasons(lang)[0]}, scale=2, elem_id="reject-reason")
+                note = L(gr.Textbox, {"label": "reject_note"}, max_length=MAX_NOTE_CHARS, scale=3,
+                         elem_id="reject-note")
         with gr.Column(scale=5, min_width=360):
             with gr.Row():
-                ui_choice = gr.Radio([("Auto", "auto"), ("中文", "zh"), ("English", "en")], value="auto",
-                                     label="UI language / 界面语言", elem_id="ui-lang", scale=1)
-            sources = gr.HTML(sources_html([], "en"), elem_id="sources-panel")
-            recent = gr.Dataframe(headers=RECENT_HEADERS, value=h["recent_rows"](), label=en["recent"],
-                                  interactive=False, wrap=True, elem_id="recent-feedback", max_height=260,
-                                  column_widths=["7%", "13%", "13%", "27%", "28%", "12%"])
+                ui_choice = L(gr.Radio, {"label": "ui_lang", "choices": _languages}, value="auto", elem_id="ui-lang",
+                              scale=1)
+            sources = gr.HTML(sources_html([], DEFAULT_LANG), elem_id="sources-panel")
+            recent = L(gr.Dataframe, {"label": "recent"}, headers=RECENT_HEADERS, value=h["recent_rows"](),
+                       interactive=False, wrap=True, elem_id="recent-feedback", max_height=260,
+                       column_widths=["7%", "13%", "13%", "27%", "28%", "12%"])
     state = gr.State(None)
 
     outputs = [status, drafts, sources, reply, pick, state]
-    labelled = [message, hist_acc, reply, suggest_btn, regen_btn, clear_btn, accept_btn, reject_btn, reason, note,
-                pick, recent]
     model_kw = {"concurrency_id": "model", "concurrency_limit": concurrency, "api_visibility": "private",
                 "show_progress": "minimal", "show_progress_on": [drafts]}
-    for trigger, name in ((suggest_btn.click, "agent_suggest"), (regen_btn.click, "agent_regenerate")):
-        trigger(h["suggest"], [message, history, ui_choice, state], outputs, api_name=name, **model_kw).then(
-            h["relabel"], [ui_choice, state], labelled, api_visibility="private", queue=False)
+    suggested = [trigger(h["suggest"], [message, history, ui_choice, state], outputs, api_name=name, **model_kw)
+                 for trigger, name in ((suggest_btn.click, "agent_suggest"), (regen_btn.click, "agent_regenerate"))]
     pick.input(h["pick"], [pick, state], [reply, state], **LIGHT)
     accept_btn.click(None, [reply], None, js=COPY_JS, api_visibility="private", queue=False)
     accept_btn.click(h["accept"], [reply, state], [status, recent], **LIGHT)
     reject_btn.click(h["reject"], [reason, note, state], [status, recent], **LIGHT)
     clear_btn.click(h["clear"], None, [message, history, status, drafts, sources, reply, pick, state],
                     api_visibility="private", queue=False)
-    ui_choice.change(h["relabel"], [ui_choice, state], labelled, api_visibility="private", queue=False)
-    return [(h["recent_rows"], None, recent)]
+    ui_choice.change(h["empty_panels"], [ui_choice, state], [drafts, sources], api_visibility="private", queue=False)
+    return AgentDesk(loaders=[(h["recent_rows"], None, recent)],
+                     relabel_on=[ui_choice.change, *(event.then for event in suggested)],
+                     language_inputs=[ui_choice, state], language=h["language"])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from app_parts import feedback as fb
-from app_parts.render import parse_history
+from app_parts.history import parse_history
 from core.errors import UserError
 from core.events import DoneEvent, HitsEvent
 from core.settings import Settings

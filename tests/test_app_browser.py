@@ -1,6 +1,6 @@
-"""The app in headless Chromium (Playwright): ask in Chinese and in English, see drafts with sources, edit and
-accept, see the feedback row; re-index and run an evaluation; screenshots of every view are kept as artefacts
-(in $COPILOT_ARTIFACTS when set, else in the test's temporary folder)."""
+"""The app in headless Chromium (Playwright): the UI language switch relabels the page; ask in Chinese and in
+English, edit and accept, see the feedback row; re-index and run an evaluation; screenshots of every view are kept
+as artefacts (in $COPILOT_ARTIFACTS when set, else in the test's temporary folder)."""
 from __future__ import annotations
 
 import json
@@ -57,6 +57,19 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         page.goto(url)
         page.wait_for_selector("#message-box textarea", timeout=30_000)
 
+        # the UI language switch relabels the page; back on Auto it follows the message language
+        page.locator("#ui-lang label", has_text="中文").click()
+        page.wait_for_function("document.querySelector('#message-box').innerText.includes('客户消息')",
+                               timeout=10_000)
+        assert page.inner_text("#suggest-btn").strip() == "生成建议"
+        assert page.get_by_role("tab", name="客服工作台").count() == 1
+        page.wait_for_function("document.querySelector('#drafts-panel').innerText.includes('回复草稿')",
+                               timeout=10_000)
+        page.screenshot(path=str(artifacts / "agent-zh-labels.png"), full_page=True)
+        page.locator("#ui-lang label", has_text="自动").click()
+        page.wait_for_function("document.querySelector('#message-box').innerText.includes('Customer message')",
+                               timeout=10_000)
+
         # Chinese question, submitted with Ctrl+Enter
         page.fill("#message-box textarea", "满多少包邮？运费多少")
         page.press("#message-box textarea", "Control+Enter")
@@ -69,6 +82,7 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         assert page.locator("#drafts-panel a.cite[href='#src-1']").count() >= 1
         page.wait_for_function("document.querySelector('#reply-box').innerText.includes('要发送的回复')",
                                timeout=10_000)  # the UI follows the message language
+        assert page.inner_text("#suggest-btn").strip() == "生成建议"
         page.screenshot(path=str(artifacts / "agent-zh.png"), full_page=True)
 
         # English question with the button; the UI switches back to English
@@ -97,13 +111,13 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         page.screenshot(path=str(artifacts / "agent.png"), full_page=True)
 
         # feedback view lists the row
-        page.get_by_role("tab", name="Feedback · 反馈").click()
+        page.get_by_role("tab", name="Feedback").click()
         page.wait_for_function("document.querySelector('#feedback-table').innerText.includes('gift wrapping')",
                                timeout=15_000)
         page.screenshot(path=str(artifacts / "feedback.png"), full_page=True)
 
         # knowledge view: sources listed; re-index with progress while the agent view keeps working
-        page.get_by_role("tab", name="Knowledge · 知识库").click()
+        page.get_by_role("tab", name="Knowledge").click()
         page.wait_for_function("document.querySelector('#sources-table').innerText.includes('faq/faq.csv')",
                                timeout=15_000)
         upload = tmp_path / "to-upload" / "Gift Cards.md"
@@ -125,7 +139,7 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         page.screenshot(path=str(artifacts / "knowledge.png"), full_page=True)
 
         # evaluation view: run the set, see metrics and both charts
-        page.get_by_role("tab", name="Evaluation · 评测").click()
+        page.get_by_role("tab", name="Evaluation").click()
         page.click("#eval-run-btn")
         page.wait_for_function("document.querySelector('#eval-metrics').innerText.includes('recall_at_1')",
                                timeout=60_000)

