@@ -122,6 +122,9 @@ def _clause_before(text: str, start: int) -> str:
 
 
 def _finding(source: str, norm: Normalised, start: int, end: int, reason: str) -> InstructionFinding:
+    piece = norm.text[start:end]
+    start += len(piece) - len(piece.lstrip())
+    end -= len(piece) - len(piece.rstrip())
     a, b = norm.original(source, start, end)
     return InstructionFinding(True, reason, source[a:b], a, b)
 
