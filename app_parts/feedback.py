@@ -16,9 +16,10 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from core.errors import UserError
+from core.errors import KnowledgeError, UserError
+from index.entries import validate_meta
 
 Mask = Callable[[str], str]
 STATUSES = ("accepted", "rejected")
@@ -259,12 +260,6 @@ def _csv_safe(value: Any) -> Any:
 _file_lock = threading.Lock()
 
 
-def _split_keywords(value: str | Iterable[str]) -> list[str]:
-    items = value.replace("；", ";").replace(",", ";").replace("，", ";").split(";") if isinstance(value, str) \
-        else list(value)
-    return [k.strip() for k in items if k and k.strip()]
-
-
 def append_table_row(path: Path, row: Mapping[str, str]) -> None:
     """Append one row to a question/answer CSV, writing the header when the file is new. The existing header
     is kept (extra columns stay empty); a table without question/answer columns is refused."""
@@ -301,20 +296,11 @@ def promote_reply(knowledge_dir: str | Path, question: str, answer: str, *, mask
                   valid_from: str = "", valid_until: str = "", tags: str = "promoted") -> dict[str, str]:
     """Append a reviewed, accepted reply to `<knowledge>/faq/promoted_replies.csv` as a past good reply.
     Both texts are masked again here (the reviewer may have typed personal data back in). Returns the row."""
-    from index.loaders import parse_date
-
     question, answer = mask((question or "").strip()), mask((answer or "").strip())
     if not question or not answer:
-        raise UserError("a promoted reply needs both the customer's question and the reply")
-    try:
-        vf = parse_date(valid_from, "valid_from") or ""
-        vu = parse_date(valid_until, "valid_until") or ""
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    if vf and vu and vf > vu:
-        raise UserError(f"valid_from {vf} is after valid_until {vu}")
-    row = {"question": question, "answer": answer, "kind": "past_reply",
-           "keywords": ";".join(_split_keywords(keywords)), "valid_from": vf, "valid_until": vu,
-           "tags": ";".join(_split_keywords(tags))}
+        raise KnowledgeError("a promoted reply needs both the customer's question and the reply")
+    meta = validate_meta({"keywords": keywords, "tags": tags, "valid_from": valid_from, "valid_until": valid_until},
+                         "past_reply")
+    row = {"question": question, "answer": answer, **meta.row()}
     append_table_row(Path(knowledge_dir) / PROMOTED_FILE, row)
     return row

@@ -15,7 +15,6 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import tempfile
 import unicodedata
 from collections import defaultdict
@@ -23,8 +22,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from core.errors import UserError
+from core.errors import KnowledgeError, UserError
 from core.types import Passage
+from index.entries import validate_meta
+from index.loaders import list_files, load_file
+from index.manifest import Manifest
 
 ALLOWED_UPLOAD = (".md", ".txt", ".csv", ".jsonl")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -85,8 +87,6 @@ def inside(root: Path, rel: str) -> Path:
 
 def _validate_content(rel: str, data: bytes, max_chars: int) -> list[str]:
     """Problems the loader reports for this content; raises UserError when nothing in it could be indexed."""
-    from index.loaders import load_file
-
     with tempfile.TemporaryDirectory(prefix="copilot-upload-check-") as tmp:
         path = Path(tmp) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +124,6 @@ def save_upload(knowledge_dir: str | Path, src: str | Path, original_name: str, 
 
 def knowledge_files(knowledge_dir: str | Path) -> list[str]:
     """Relative paths of the files the indexer reads."""
-    from index.loaders import list_files
-
     root = Path(knowledge_dir)
     if not root.is_dir():
         return []
@@ -144,12 +142,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def source_rows(knowledge_dir: str | Path, manifest: Mapping[str, Any], passages: Sequence[Passage]
+def source_rows(knowledge_dir: str | Path, manifest: Manifest | None, passages: Sequence[Passage]
                 ) -> list[list[Any]]:
     """[source, kinds, passages, status, last indexed] for every file on disk or in the index."""
     root = Path(knowledge_dir)
-    indexed = manifest.get("files", {}) if manifest else {}
-    built = str(manifest.get("built_at", "")).replace("T", " ")[:19] if manifest else ""
+    indexed = manifest.files if manifest else {}
+    built = manifest.built_at.replace("T", " ")[:19] if manifest else ""
     kinds: dict[str, set[str]] = defaultdict(set)
     for p in passages:
         kinds[p.source].add(p.kind)
@@ -159,15 +157,15 @@ def source_rows(knowledge_dir: str | Path, manifest: Mapping[str, Any], passages
         entry = indexed.get(rel)
         if entry is None:
             status = "new (re-index to use)"
-        elif entry.get("sha256") != _sha256(root / rel):
+        elif entry.sha256 != _sha256(root / rel):
             status = "changed (re-index to use)"
         else:
             status = "indexed"
-        rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.get("passages", 0) if entry else 0, status,
+        rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.passages if entry else 0, status,
                      built if entry else ""])
     for rel, entry in sorted(indexed.items()):
         if rel not in on_disk:
-            rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.get("passages", 0),
+            rows.append([rel, ", ".join(sorted(kinds.get(rel, ()))), entry.passages,
                          "deleted (re-index to drop)", built])
     return rows
 
@@ -261,25 +259,12 @@ def read_entries(knowledge_dir: str | Path, table: str) -> list[dict[str, str]]:
 
 
 def validate_entry(entry: Mapping[str, str], table: str) -> dict[str, str]:
-    """A cleaned entry (dates ISO, keywords ';'-joined) or a UserError naming the problem."""
-    from index.loaders import parse_date
-
+    """A cleaned entry (dates ISO, keywords ';'-joined) or a KnowledgeError naming the problem."""
     question, answer = (entry.get("question") or "").strip(), (entry.get("answer") or "").strip()
     if not question or not answer:
-        raise UserError("an entry needs a question and an answer")
-    keywords = ";".join(k.strip() for k in re.split(r"[;；,，]", entry.get("keywords") or "") if k.strip())
-    try:
-        vf = parse_date(entry.get("valid_from"), "valid_from") or ""
-        vu = parse_date(entry.get("valid_until"), "valid_until") or ""
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    if vf and vu and vf > vu:
-        raise UserError(f"valid_from {vf} is after valid_until {vu}")
-    if table == "emergency" and not keywords:
-        raise UserError("an emergency entry needs keywords (';'-separated): it is matched by them")
-    tags = ";".join(t.strip() for t in re.split(r"[;；,，]", entry.get("tags") or "") if t.strip())
-    return {"question": question, "answer": answer, "kind": "emergency" if table == "emergency" else "faq",
-            "keywords": keywords, "valid_from": vf, "valid_until": vu, "tags": tags}
+        raise KnowledgeError("an entry needs a question and an answer")
+    kind = "emergency" if table == "emergency" else "faq"
+    return {"question": question, "answer": answer, **validate_meta({**entry, "kind": kind}, kind).row()}
 
 
 def save_entry(knowledge_dir: str | Path, table: str, entry: Mapping[str, str], row: int | None = None) -> int:
@@ -313,9 +298,3 @@ def save_entry(knowledge_dir: str | Path, table: str, entry: Mapping[str, str], 
 
 def entry_choices(entries: Iterable[Mapping[str, str]]) -> list[tuple[str, int]]:
     return [(f"{i + 1}. {_preview(e.get('question', ''), 60)}", i) for i, e in enumerate(entries)]
-
-
-def copy_tree(src: str | Path, dst: str | Path) -> Path:
-    """Copy a knowledge folder (tests and demos work on a copy, never on the original)."""
-    shutil.copytree(src, dst, dirs_exist_ok=True)
-    return Path(dst)

@@ -213,8 +213,8 @@ class CopilotService:
         if copilot is None:
             return {"passages": 0, "files": 0, "built_at": "", "embedding_model": ""}
         m = copilot.retriever.index.manifest
-        return {"passages": len(copilot.retriever.passages), "files": len(m.get("files", {})),
-                "built_at": str(m.get("built_at", "")), "embedding_model": m.get("embedding_model", "")}
+        return {"passages": len(copilot.retriever.passages), "files": len(m.files), "built_at": m.built_at,
+                "embedding_model": m.embedding_model}
 
     # ------------------------------------------------------------------------------------------ feedback
     def record(self, *, status: str, state: Mapping[str, Any], final_text: str = "", reason: str = "",

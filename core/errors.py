@@ -21,7 +21,7 @@ class UserError(CopilotError):
 
 
 class KnowledgeError(UserError):
-    """A knowledge file or entry that cannot be used (bad date, unknown kind, missing column…)."""
+    """A problem in a knowledge file or entry (bad date, kind, keywords, table row): names the field and the fix."""
 
 
 class PromptError(CopilotError):

@@ -11,7 +11,7 @@ sign-off, words never to use) and `settings:` (any field of `Settings`). Environ
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,6 +36,7 @@ class Settings:
     faiss_threads: int = 1
     dense_index: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for very large knowledge bases)
     chunk_max_chars: int = 400
+    max_file_bytes: int = 5_000_000  # a bigger knowledge file is refused (split it): it would build for minutes
     # Retrieval
     top_k: int = 5
     candidates_k: int = 30

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,7 +12,8 @@ import numpy as np
 from core.language import detect_language
 from core.types import Passage
 from index.keyword import KeywordIndex, tokenize
-from index.store import FORMAT_VERSION, write_index
+from index.manifest import Manifest
+from index.store import write_index
 
 VOCABULARY = 50_000
 
@@ -66,10 +66,7 @@ def synthetic_index(folder: Path, n: int, dim: int, model_id: str, demo_passages
     vectors = rng.standard_normal((n, dim), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     keyword = KeywordIndex.build(token_lists)
-    manifest = {"format_version": FORMAT_VERSION, "embedding_model": model_id, "dimension": dim,
-                "dense_index": dense_kind, "chunk_max_chars": 400, "tokenizer": "jieba-search+en-light-stem",
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "synthetic": True,
-                "passages": n, "files": {}}
-    write_index(folder, manifest, passages, vectors, keyword, dense_kind)
+    manifest = Manifest(embedding_model=model_id, dimension=dim, dense_index=dense_kind, synthetic=True)
+    write_index(folder, manifest, passages, vectors, keyword)
     return {"passages": n, "vocabulary": len(vocab), "tokens": int(lengths.sum()),
             "generate_and_write_s": round(time.perf_counter() - t0, 1)}

@@ -1,26 +1,33 @@
-"""Build or update an index folder from a knowledge folder, re-embedding only files whose content changed."""
+"""Build or update an index folder from a knowledge folder, re-embedding only passages whose text changed.
+
+Vectors are taken over from the previous index only where its row still matches the hash in its manifest and
+dense.faiss its checksum, so a damaged or reordered index heals in one build.
+"""
 from __future__ import annotations
 
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from index.embed import Embedder, embedder_for, embedder_id
-from index.keyword import KeywordIndex, passage_tokens
-from index.loaders import FileProblem, LoadedFile, list_files, load_file
-from index.store import FORMAT_VERSION, StoredIndex, load_index, read_manifest, staging_dir, swap_in, write_index
 from core.errors import UserError
 from core.instructions import find_instructions
 from core.settings import SHOP_FILE, Settings
 from core.types import Passage
+from index.embed import Embedder, embedder_for, embedder_id
+from index.keyword import KeywordIndex, passage_tokens
+from index.loaders import FileProblem, list_files, load_file
+from index.manifest import MANIFEST, KnowledgeFile, Manifest
+from index.store import DENSE, KEYWORD, PASSAGES, remove_stale_staging, staging_dir, swap_in, write_index
+from index.verify import Previous, read_previous
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) — the app shows it as a progress bar
+# What an index folder holds: a folder of only these names is an index even when its manifest was lost.
+INDEX_NAMES = {MANIFEST, PASSAGES, DENSE, KEYWORD, SHOP_FILE, "rules"}
 
 
 @dataclass
@@ -53,27 +60,56 @@ def embedding_text(p: Passage) -> str:
     return f"{head}\n{p.text}" if head else p.text
 
 
-def _previous(index_dir: Path, model_id: str, settings: Settings) -> tuple[StoredIndex | None, str]:
-    """The existing index when it can be reused, else None with the reason for a full rebuild."""
-    if not index_dir.exists():
+def _previous(index_dir: Path, model_id: str, settings: Settings) -> tuple[Previous | None, str]:
+    """What can be reused of the existing index, or None with the reason for a full rebuild."""
+    names = {p.name for p in index_dir.iterdir()} if index_dir.is_dir() else set()
+    if not index_dir.exists() or (index_dir.is_dir() and not names):
         return None, "new index"
-    if index_dir.is_dir() and not any(index_dir.iterdir()):
-        return None, "new index"
-    if not (index_dir / "manifest.json").is_file():
+    if not (index_dir / MANIFEST).is_file():
+        if names and names <= INDEX_NAMES and {PASSAGES, DENSE} & names:
+            return None, f"{MANIFEST} was missing"
         raise UserError(f"{index_dir} exists and is not an index; choose an empty or new folder for --index")
     try:
-        read_manifest(index_dir)
-        old = load_index(index_dir)
+        prev = read_previous(index_dir)
     except UserError as e:
         return None, f"previous index not reusable ({e})"
-    m = old.manifest
-    if m.get("embedding_model") != model_id:
-        return None, f"embedding model changed from {m.get('embedding_model')} to {model_id}"
-    if m.get("chunk_max_chars") != settings.chunk_max_chars:
+    m = prev.manifest
+    if m.embedding_model != model_id:
+        return None, f"embedding model changed from {m.embedding_model} to {model_id}"
+    if m.chunk_max_chars != settings.chunk_max_chars:
         return None, "chunk size changed"
-    if m.get("embed_max_tokens") != settings.embed_max_tokens:
+    if m.embed_max_tokens != settings.embed_max_tokens:
         return None, "embedding input length changed"
-    return old, ""
+    if prev.vectors is None:
+        return prev, "; ".join(prev.problems)
+    return prev, ""
+
+
+def _read_files(root: Path, files: list[Path], settings: Settings, prev: Previous | None, summary: BuildSummary,
+                progress: Progress | None) -> tuple[list[Passage], dict[str, KnowledgeFile]]:
+    """The passages of every file; a file that cannot be read now keeps its previously indexed passages."""
+    old_by_source: dict[str, list[Passage]] = {}
+    for _, p in sorted(prev.rows.items() if prev else []):
+        old_by_source.setdefault(p.source, []).append(p)
+    old_files = prev.manifest.files if prev else {}
+    passages: list[Passage] = []
+    indexed: dict[str, KnowledgeFile] = {}
+    for i, path in enumerate(files):
+        if progress:
+            progress(i, len(files), "reading files")
+        loaded = load_file(root, path, settings.chunk_max_chars, settings.max_file_bytes)
+        summary.problems.extend(loaded.problems)
+        if not loaded.failed:
+            passages.extend(loaded.passages)
+            indexed[loaded.source] = KnowledgeFile(loaded.sha256, len(loaded.passages))
+        elif loaded.source in old_files:
+            kept = old_by_source.get(loaded.source, [])
+            passages.extend(kept)
+            indexed[loaded.source] = KnowledgeFile(old_files[loaded.source].sha256, len(kept))
+            if kept:
+                summary.problems.append(FileProblem(loaded.source, 0, "kept the previously indexed version",
+                                                    "warning"))
+    return passages, indexed
 
 
 def _unique_ids(passages: list[Passage]) -> None:
@@ -139,56 +175,30 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     if not files:
         raise UserError(f"knowledge folder {root} has no .md, .txt, .csv or .jsonl files; add some and build again")
     model_id = embedder.model_id if embedder else embedder_id(settings)
-    old, why_full = _previous(index_dir, model_id, settings)
-    summary = BuildSummary(files=len(files), problems=problems, full_rebuild=old is None)
-
-    old_by_source: dict[str, list[int]] = {}
-    old_vectors = None
-    if old is not None:
-        for i, p in enumerate(old.passages):
-            old_by_source.setdefault(p.source, []).append(i)
-        old_vectors = old.vectors()
-    old_files = old.manifest.get("files", {}) if old else {}
-
-    passages: list[Passage] = []
-    reuse_rows: list[int] = []  # for each kept passage, its row in the old index (-1 = embed it)
-    manifest_files: dict[str, Any] = {}
-    for i, path in enumerate(files):
-        if progress:
-            progress(i, len(files), "reading files")
-        loaded: LoadedFile = load_file(root, path, settings.chunk_max_chars)
-        summary.problems.extend(loaded.problems)
-        before = len(passages)
-        prev = old_files.get(loaded.source)
-        keep_old = prev is not None and (prev.get("sha256") == loaded.sha256 or loaded.failed)
-        if keep_old and loaded.source in old_by_source:
-            rows = old_by_source[loaded.source]
-            passages.extend(old.passages[r] for r in rows)  # type: ignore[union-attr]
-            reuse_rows.extend(rows)
-            sha = prev["sha256"]
-            if loaded.failed:
-                summary.problems.append(FileProblem(loaded.source, 0, "kept the previously indexed version",
-                                                    "warning"))
-        else:
-            passages.extend(loaded.passages)
-            reuse_rows.extend([-1] * len(loaded.passages))
-            sha = loaded.sha256
-        if not loaded.failed or keep_old:
-            manifest_files[loaded.source] = {"sha256": sha, "passages": len(passages) - before}
+    remove_stale_staging(index_dir)
+    prev, why_full = _previous(index_dir, model_id, settings)
+    summary = BuildSummary(files=len(files), problems=problems)
+    if prev is not None:
+        summary.problems.extend(FileProblem(str(index_dir), 0, p, "warning") for p in prev.problems)
+    passages, indexed = _read_files(root, files, settings, prev, summary, progress)
     if not passages:
         raise UserError(f"no passages could be read from {root}: "
                         + "; ".join(str(p) for p in summary.errors[:3]))
 
     _unique_ids(passages)
     _flag(passages)
+    old_vectors = prev.vectors if prev is not None else None
+    reusable = {} if old_vectors is None else {embedding_text(p): row for row, p in prev.rows.items()}
+    reuse_rows = [reusable.get(embedding_text(p), -1) for p in passages]  # row in the old index, -1 = embed
+    summary.full_rebuild = old_vectors is None
     to_embed = [p for p, r in zip(passages, reuse_rows) if r < 0]
     t_embed = time.perf_counter()
-    if to_embed or old is None:  # the model loads (seconds) only when something needs embedding
+    if to_embed:  # the model loads (seconds) only when something needs embedding
         embedder = embedder or embedder_for(settings)
         dim = embedder.dim
         new_vectors = _embed(embedder, to_embed, settings.embed_batch_size, progress)
     else:
-        dim = int(old.manifest["dimension"])
+        dim = prev.manifest.dimension  # type: ignore[union-attr]
         new_vectors = np.zeros((0, dim), dtype=np.float32)
     summary.embed_seconds = time.perf_counter() - t_embed
     vectors = np.zeros((len(passages), dim), dtype=np.float32)
@@ -202,24 +212,14 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     summary.passages = len(passages)
     summary.reused = sum(1 for r in reuse_rows if r >= 0)
     summary.added = len(passages) - summary.reused
-    summary.removed = (len(old.passages) - summary.reused) if old else 0
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "embedding_model": model_id,
-        "dimension": dim,
-        "dense_index": settings.dense_index,
-        "chunk_max_chars": settings.chunk_max_chars,
-        "embed_max_tokens": settings.embed_max_tokens,
-        "tokenizer": "jieba-search+en-light-stem",
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "knowledge_dir": str(root.resolve()),
-        "passages": len(passages),
-        "full_rebuild_reason": why_full,
-        "files": manifest_files,
-    }
+    new_texts = {embedding_text(p) for p in passages}
+    summary.removed = sum(1 for p in (prev.rows.values() if prev else []) if embedding_text(p) not in new_texts)
+    manifest = Manifest(embedding_model=model_id, dimension=dim, dense_index=settings.dense_index,
+                        chunk_max_chars=settings.chunk_max_chars, embed_max_tokens=settings.embed_max_tokens,
+                        knowledge_dir=str(root.resolve()), full_rebuild_reason=why_full, files=indexed)
     stage = staging_dir(index_dir)
     try:
-        write_index(stage, manifest, passages, vectors, keyword, settings.dense_index)
+        write_index(stage, manifest, passages, vectors, keyword)
         _copy_shop_config(root, stage)
         swap_in(stage, index_dir)
     finally:

@@ -32,11 +32,34 @@ def _pack(pieces: list[str], max_chars: int, joiner: str) -> list[str]:
     return out
 
 
+def _cut(piece: str, max_chars: int) -> list[str]:
+    """A piece longer than max_chars cut into parts of at most max_chars, at the last space where there is one
+    in the second half of the window (a single 50 MB line must not become one passage).
+
+    >>> _cut("aaaa bbbb cc", 6), _cut("x" * 5, 2)
+    (['aaaa', 'bbbb', 'cc'], ['xx', 'xx', 'x'])
+    """
+    parts = []
+    start = 0
+    while len(piece) - start > max_chars:
+        space = piece.rfind(" ", start + max_chars // 2, start + max_chars + 1)
+        end = space if space > 0 else start + max_chars
+        parts.append(piece[start:end].rstrip())
+        start = end
+        while start < len(piece) and piece[start] == " ":
+            start += 1
+    if start < len(piece):
+        parts.append(piece[start:])
+    return parts
+
+
 def _split_long(paragraph: str, max_chars: int) -> list[str]:
+    """A paragraph as pieces of at most max_chars: whole sentences packed where they fit, long ones cut."""
     if len(paragraph) <= max_chars:
         return [paragraph]
     joiner = "" if re.search(r"[\u4e00-\u9fff]", paragraph) else " "
-    return _pack([s for _, _, s in split_sentences(paragraph)], max_chars, joiner)
+    pieces = [part for _, _, s in split_sentences(paragraph) for part in _cut(s, max_chars)]
+    return _pack(pieces, max_chars, joiner)
 
 
 def chunk_document(text: str, max_chars: int = 400, doc_title: str = "", first_line: int = 1) -> list[Chunk]:

@@ -36,3 +36,22 @@ def test_small_paragraphs_are_packed_and_line_numbers_kept():
 ])
 def test_split_sentences(text, expected):
     assert [s for _, _, s in split_sentences(text)] == expected
+
+
+@pytest.mark.parametrize("text, max_chars", [
+    ("x" * 5000, 400),  # one line, no space, no sentence end
+    ("word " * 2000, 400),
+    ("字" * 5000, 300),
+    ("# T\n" + "a" * 3000 + "\n\nshort", 400),
+    ("Short. " + "y" * 999 + ". End.", 100),
+])
+def test_chunks_are_capped_even_without_sentence_ends(text, max_chars):
+    chunks = chunk_document(text, max_chars)
+    body = text.removeprefix("# T\n")
+    assert chunks and all(len(c.text) <= max_chars for c in chunks)
+    assert "".join("".join(c.text for c in chunks).split()) == "".join(body.split())
+
+
+def test_long_words_are_cut_at_spaces_when_there_are_any():
+    chunks = chunk_document("alpha " * 100, 50)
+    assert all(c.text.split() == ["alpha"] * len(c.text.split()) for c in chunks)

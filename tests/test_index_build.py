@@ -7,6 +7,7 @@ import pytest
 import index.build as build_mod
 from index.build import build_index
 from index.embed import HashEmbedder
+from index.manifest import FORMAT_VERSION
 from index.store import load_index
 from core.errors import UserError
 
@@ -30,7 +31,7 @@ def test_first_build_writes_inspectable_folder(kb, tmp_path, settings):
     summary = build_index(kb, out, settings)
     assert sorted(os.listdir(out)) == ["dense.faiss", "keyword", "manifest.json", "passages.jsonl"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["embedding_model"] == "hash:256"
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["embedding_model"] == "hash:256"
     assert manifest["dimension"] == 256 and set(manifest["files"]) == set(sources(out))
     lines = (out / "passages.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == summary.passages == summary.added and summary.reused == 0
@@ -154,7 +155,7 @@ def test_model_change_triggers_full_rebuild(kb, tmp_path, settings):
     build_index(kb, out, settings)
     summary = build_index(kb, out, settings, embedder=HashEmbedder(128))
     assert summary.full_rebuild and summary.reused == 0
-    assert load_index(out).manifest["embedding_model"] == "hash:128"
+    assert load_index(out).manifest.embedding_model == "hash:128"
 
 
 def test_shop_config_travels_with_index(kb, tmp_path, settings):
@@ -173,3 +174,47 @@ def test_unchanged_rebuild_does_not_even_load_the_model(kb, tmp_path, settings, 
 
     monkeypatch.setattr(build_mod, "embedder_for", no_model)
     assert build_index(kb, out, settings).reused > 0
+
+
+def test_file_over_the_size_limit_is_refused_and_the_rest_indexed(kb, tmp_path, settings):
+    (kb / "huge.txt").write_text("x" * 5_100_000, encoding="utf-8")  # one line, no sentence end
+    (kb / "small.txt").write_text("y" * 3000, encoding="utf-8")
+    out = tmp_path / "idx"
+    summary = build_index(kb, out, settings)
+    assert [str(e) for e in summary.errors] == [
+        "error: huge.txt: the file is 5.1 MB, over the max_file_bytes limit of 5.0 MB; split it, or raise "
+        "max_file_bytes in shop.yaml (settings:)"]
+    small = [p for p in load_index(out).passages if p.source == "small.txt"]
+    assert "huge.txt" not in sources(out) and len(small) == 8
+    assert all(len(p.text) <= settings.chunk_max_chars for p in small)
+
+
+def test_size_limit_is_a_setting(kb, tmp_path):
+    from core.settings import load_settings
+
+    (kb / "shop.yaml").write_text("settings:\n  max_file_bytes: 200\n", encoding="utf-8")
+    summary = build_index(kb, tmp_path / "idx", load_settings(kb, embed_model="hash:256"))
+    assert summary.errors and all("over the max_file_bytes limit of 0.2 kB" in e.message for e in summary.errors)
+
+
+def test_binary_file_is_refused(kb, tmp_path, settings):
+    (kb / "nul.md").write_bytes(b"\x00" * 20_000)
+    summary = build_index(kb, tmp_path / "idx", settings)
+    assert [e.source for e in summary.errors] == ["nul.md"] and "binary" in summary.errors[0].message
+    assert "nul.md" not in sources(tmp_path / "idx")
+
+
+def test_bad_rows_cost_only_themselves_and_an_all_bad_table_keeps_its_previous_version(kb, tmp_path, settings):
+    out = tmp_path / "idx"
+    (kb / "faq/more.jsonl").write_text('{"question": "A?", "answer": "a"}\n{"question": "B?", "answer": "b"}\n',
+                                       encoding="utf-8")
+    build_index(kb, out, settings)
+    (kb / "faq/more.jsonl").write_text('{"question": "A?", "answer": "a2"}\n{broken\n', encoding="utf-8")
+    summary = build_index(kb, out, settings)
+    assert [str(e) for e in summary.errors] == ["error: faq/more.jsonl:2: invalid JSON (Expecting property name "
+                                                "enclosed in double quotes); row skipped"]
+    assert [p.text for p in load_index(out).passages if p.source == "faq/more.jsonl"] == ["a2"]
+    (kb / "faq/more.jsonl").write_text('{broken\n', encoding="utf-8")
+    summary = build_index(kb, out, settings)
+    assert [p.text for p in load_index(out).passages if p.source == "faq/more.jsonl"] == ["a2"]
+    assert "kept the previously indexed version" in [w.message for w in summary.problems if w.level == "warning"]

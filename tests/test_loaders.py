@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import KnowledgeError
 from index.loaders import list_files, load_file, load_table, split_front_matter
 
 
@@ -53,7 +54,6 @@ def test_ids_are_stable_and_change_with_text(tmp_path):
 @pytest.mark.parametrize("name, text, expected_problem", [
     ("bad.csv", "title,body\nx,y\n", "needs a 'question' column and an 'answer'"),
     ("bad.md", b"# T\n\xff\xfe broken", "cannot decode as UTF-8"),
-    ("bad.jsonl", '{"question": "q", "answer": "a"}\n{broken\n', "line 2: invalid JSON"),
     ("bad.md", "---\nkind: faq\nno end", "no closing '---'"),
     ("bad.md", "---\nkind: banana\n---\ntext", "unknown kind 'banana'"),
 ])
@@ -87,5 +87,58 @@ def test_list_files_skips_unsupported_and_config(tmp_path):
 
 
 def test_front_matter_must_be_mapping():
-    with pytest.raises(ValueError, match="mapping"):
+    with pytest.raises(KnowledgeError, match="mapping"):
         split_front_matter("---\n- a\n- b\n---\nbody")
+
+
+@pytest.mark.parametrize("name, text, kept, problems", [
+    # JSONL: a bad line costs that row only
+    ("t.jsonl", '{"question": "A?", "answer": "a"}\n{broken\n{"question": "B?", "answer": "b"}\n',
+     [("A?", 1), ("B?", 3)], [(2, "invalid JSON")]),
+    ("t.jsonl", '{"question": "A?", "answer": "a"}\n["a list"]\n\n{"question": "B?", "answer": "b"}\n',
+     [("A?", 1), ("B?", 4)], [(2, "must be a JSON object")]),
+    # CSV: an unclosed quote is reported at its own line; the rows after it are still read
+    ("t.csv", 'question,answer\nA?,a\n"Broken,oops\nB?,b\nC?,c\n', [("A?", 2), ("B?", 4), ("C?", 5)],
+     [(3, "unclosed quote")]),
+    ("t.csv", 'question,answer\nA?,a\nX,"unclosed\nB?,b\nC?,"c"\n', [("A?", 2), ("B?", 4), ("C?", 5)],
+     [(3, "unclosed quote")]),
+    ("t.csv", 'question,answer\nA?,a\nX,"unclosed\nB?,"b"\nC?,c\n', [("A?", 2), ("B?", 4), ("C?", 5)],
+     [(3, "unclosed quote")]),
+    ("t.csv", 'question,answer\nA?,a\nB?,"b', [("A?", 2)], [(3, "unclosed quote")]),
+    # a quoted field over several lines and a sloppy but balanced quote are fine; a row keeps its first line
+    ("t.csv", 'question,answer\nA?,"two\nlines"\nB?,"b" more\nC?,c\n', [("A?", 2), ("B?", 4), ("C?", 5)], []),
+])
+def test_a_bad_row_costs_only_that_row(name, text, kept, problems):
+    passages, found = load_table(name, text)
+    assert [(p.question, p.line) for p in passages] == kept
+    assert [(p.line, p.source) for p in found] == [(line, name) for line, _ in problems]
+    assert all(want in p.message for p, (_, want) in zip(found, problems))
+
+
+def test_multi_line_answer_is_kept_whole():
+    [p], _ = load_table("t.csv", 'question,answer\nA?,"two\nlines"\n')
+    assert p.text == "two\nlines"
+
+
+def test_file_over_the_size_limit_is_refused_naming_size_and_setting(tmp_path):
+    p = write(tmp_path, "big.txt", "word " * 600)
+    loaded = load_file(tmp_path, p, 400, max_bytes=1000)
+    assert loaded.failed and not loaded.passages
+    assert str(loaded.problems[0]) == ("error: big.txt: the file is 3.0 kB, over the max_file_bytes limit of "
+                                       "1.0 kB; split it, or raise max_file_bytes in shop.yaml (settings:)")
+
+
+@pytest.mark.parametrize("name, data", [
+    ("nul.md", b"\x00" * 20_000),
+    ("utf16.txt", "退货政策".encode("utf-16")),
+    ("controls.txt", b"text " + bytes(range(1, 9)) * 10),
+])
+def test_binary_content_is_refused(tmp_path, name, data):
+    loaded = load_file(tmp_path, write(tmp_path, name, data), 400)
+    assert loaded.failed and not loaded.passages
+    assert "binary" in loaded.problems[0].message
+
+
+def test_a_few_control_characters_are_still_text(tmp_path):
+    [ps] = load_file(tmp_path, write(tmp_path, "ok.txt", "Tab\there, escape \x1b[1mbold\x1b[0m."), 400).passages
+    assert ps.text == "Tab\there, escape \x1b[1mbold\x1b[0m."
