@@ -50,6 +50,7 @@ class Rules:
     instruction_payload: tuple[Rule, ...] = ()
     instruction_limit: tuple[Rule, ...] = ()
     instruction_action: tuple[Rule, ...] = ()
+    instruction_say: tuple[Rule, ...] = ()
     hypothetical: tuple[Rule, ...] = ()
     greeting: tuple[Rule, ...] = ()
 
