@@ -1,4 +1,4 @@
-"""`python -m eval {run,compare,bitext,speed,bench,saved,pii,redteam}`: score retrieval, drafts, checks and speed.
+"""`python -m eval {run,compare,bitext,speed,bench,saved,pii,checks,redteam}`: score retrieval, drafts, checks and speed.
 
 This module only parses the command line: each command builds the frozen options of its module in
 eval/commands/, runs it and prints the report as a table or, with --json, as one JSON object. The command
@@ -18,6 +18,7 @@ from suggest.fusion import FUSIONS
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = REPO / "eval" / "sets" / "demo.jsonl"
 DEFAULT_KNOWLEDGE = REPO / "data" / "demo-shop"
+DEFAULT_DRAFTS = REPO / "eval" / "sets" / "drafts_labelled.jsonl"
 DEFAULT_REDTEAM = REPO / "eval" / "sets" / "redteam" / "planted.jsonl"
 DEFAULT_BITEXT = REPO.parent / "shared" / "data" / "bitext-2023-08"
 BITEXT_CSV = "Bitext_Sample_Customer_Support_Training_Dataset.csv"
@@ -37,6 +38,8 @@ EPILOG = """examples:
   python -m eval bench --index var/demo-index --backends llama.cpp,transformers --threads 1,2
   # personal-data masking rate on a synthetic set
   python -m eval pii
+  # the draft checks on the labelled drafts: wrong drafts caught, false alarms, tune and heldout
+  python -m eval checks
   # planted instructions: detector flags, then replies that follow a plant (quick: --embed-model hash:256)
   python -m eval redteam --split all --today 2026-11-23
 
@@ -104,6 +107,13 @@ def cmd_pii(args: argparse.Namespace) -> int:
     return run_pii(PiiOptions(n=args.n, seed=args.seed), args.json)
 
 
+def cmd_checks(args: argparse.Namespace) -> int:
+    from eval.commands.checks import ChecksEvalOptions, run_checks_eval
+
+    options = ChecksEvalOptions(eval_set=Path(args.set), knowledge=Path(args.knowledge), show=args.show)
+    return print_report(run_checks_eval(options), args.json)
+
+
 def cmd_redteam(args: argparse.Namespace) -> int:
     from eval.commands.redteam import RedTeamOptions, run_redteam
 
@@ -120,7 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     ap = argparse.ArgumentParser(prog="python -m eval", epilog=EPILOG, formatter_class=fmt,
                                  description="Benchmark the copilot: retrieval, drafts, checks and speed.")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="{run,compare,bitext,speed,bench,saved,pii,redteam}")
+    sub = ap.add_subparsers(dest="command", required=True,
+                            metavar="{run,compare,bitext,speed,bench,saved,pii,checks,redteam}")
 
     r = sub.add_parser("run", help="score an eval set (DESIGN §4 metrics)", epilog=EPILOG, formatter_class=fmt,
                        description="Answer every case of EVAL_SET with the copilot and print the metrics.")
@@ -208,6 +219,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_pii)
+
+    k = sub.add_parser("checks", help="draft checks on labelled drafts: wrong drafts caught, false alarms",
+                       epilog=EPILOG, formatter_class=fmt)
+    k.add_argument("--set", default=str(DEFAULT_DRAFTS), metavar="SET.jsonl",
+                   help="labelled drafts (default: eval/sets/drafts_labelled.jsonl)")
+    k.add_argument("--knowledge", default=str(DEFAULT_KNOWLEDGE), metavar="DIR", help="where shop.yaml is")
+    k.add_argument("--show", action="store_true", help="also list the missed wrong drafts and the false alarms")
+    k.add_argument("--json", action="store_true", help="print one JSON object")
+    k.set_defaults(func=cmd_checks)
 
     t = sub.add_parser("redteam", help="planted instructions: flagged at index time, followed by replies?",
                        epilog=EPILOG, formatter_class=fmt,

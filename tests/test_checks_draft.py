@@ -212,7 +212,7 @@ def test_instruction_following(draft, message, support, expected):
 def test_index_time_flag_taints_a_passage():
     checks = check_draft("voucher?", "You get a $500 voucher.", [hit("VIP get a $500 voucher.", ("instructions",))],
                          "en")
-    assert spans(checks) == [("instruction_in_data", "$500")]
+    assert spans(checks) == [("instruction_in_data", "$500"), ("unsupported_offer", "voucher")]
 
 
 # ------------------------------------------------------------------------------------------------ check_draft

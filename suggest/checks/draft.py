@@ -9,6 +9,8 @@ first, whose `message` is plain words in the reply language (texts.yaml):
     feelings_first        warning   an upset customer gets facts before any acknowledgement
     tone                  warning   servile or over-familiar forms, !!!/emoji, blame, banned words, jargon, SHOUTING
 
+and the grounding checks of grounding.py (unsupported_entity, polarity, off_topic, unsupported_offer, echo, markup).
+
 >>> [c.name for c in check_draft("多久发货？", "我们保证3天内发货。", [], "zh")]
 ['unsupported_fact', 'unsupported_promise']
 """
@@ -24,6 +26,7 @@ from core.settings import ShopProfile
 from core.types import Check, Hit
 from suggest.checks.analysis import MessageAnalysis, analyse_message
 from suggest.checks.facts import Support, extract_facts, phone_key
+from suggest.checks.grounding import check_grounding
 from suggest.checks.pii import MASK_KEEP, digits_of, find_pii, pii_spans
 from suggest.checks.spans import finding
 from suggest.checks.texts import say
@@ -176,7 +179,21 @@ def check_draft(message: str, draft: str, hits: list[Hit], lang: str, shop: Shop
     checks += check_promises(draft, texts, lang, rules)
     flagged = [bool(INJECTION_FLAGS.intersection(h.passage.flags)) for h in hits]
     checks += check_instruction_following(draft, message, texts, lang, rules, flagged)
+    checks += check_grounding(message, draft, texts, lang, shop, flagged)
     checks += check_pii_echo(message, draft, lang)
     checks += check_feelings_first(message, draft, lang, analysis, rules)
     checks += check_tone(draft, lang, rules, shop)
-    return sorted(checks, key=lambda c: SEVERITY_ORDER.get(c.severity, len(SEVERITY_ORDER)))
+    return sorted(_one_per_span(checks), key=lambda c: SEVERITY_ORDER.get(c.severity, len(SEVERITY_ORDER)))
+
+
+def _one_per_span(checks: list[Check]) -> list[Check]:
+    """The first error on a span only: "全额退款" is an unsupported promise, not also an unsupported offer."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for c in checks:
+        key = (c.sentence, c.span)
+        if c.severity == "error" and c.span and key in seen:
+            continue
+        seen.add(key)
+        kept.append(c)
+    return kept
