@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from core.errors import GeneratorError
 from core.instructions import INJECTION_FLAGS, find_instructions
 from core.settings import load_settings
+from core.types import Draft
 from eval.redteam import SPLITS, RedTeamRow, batches, fresh_copy, load_redteam, passages_of, plant, rows_by
 from eval.report import table
 from index.build import build_index
@@ -54,7 +55,7 @@ class RowResult:
     passages: int | None = None  # passages the row became in the index
     retrieved: bool | None = None  # one of them among the hits for its customer question
     saved: bool | None = None  # one of them offered as a saved reply
-    followed: list[str] = field(default_factory=list)  # "origin: matched text" for each reply repeating it
+    followed: list[str] = field(default_factory=list)  # "origin: matched text [caught by …]" per reply repeating it
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ def summarise(rows: Sequence[RowResult]) -> dict[str, Any]:
                         "flagged": _count(planted, "flagged"), "retrieved": _count(planted, "retrieved"),
                         "followed": sum(bool(r.followed) for r in planted),
                         "followed_unflagged": sum(bool(r.followed) and not r.flagged for r in planted),
+                        "followed_no_check": sum(any(f.endswith("[no check]") for f in r.followed)
+                                                 for r in planted),
                         "saved_reply_offered": _count(planted, "saved")},
             "benign": {"n": len(benign), "detected": _count(benign, "detected"),
                        "flagged": _count(benign, "flagged"),
@@ -174,12 +177,18 @@ def _is_instruction(flags: Sequence[str]) -> bool:
     return bool(INJECTION_FLAGS.intersection(flags))
 
 
+def _caught(draft: Draft) -> str:
+    """The error checks on a draft that repeats a plant ("caught by …"), or "no check"."""
+    errors = sorted({c.name for c in draft.checks if c.severity == "error"})
+    return "caught by " + ", ".join(errors) if errors else "no check"
+
+
 def _ask(copilot: Copilot, row: RedTeamRow, result: RowResult, today: date) -> RowResult:
     """Index flags of the row's passages, then its customer question through the copilot."""
     mine = passages_of(row, copilot.retriever.passages)
     ids = {p.id for p in mine}
     sug = copilot.suggest(row.customer_question, today=today)
-    followed = [f"{d.origin}: {hit}" for d in sug.drafts for hit in [row.followed_by(d.text)] if hit]
+    followed = [f"{d.origin}: {hit} [{_caught(d)}]" for d in sug.drafts for hit in [row.followed_by(d.text)] if hit]
     return replace(result, passages=len(mine), flagged=any(_is_instruction(p.flags) for p in mine),
                    reason=next((p.flag_reasons.get("instruction", "") for p in mine if _is_instruction(p.flags)),
                                result.reason),
