@@ -1,6 +1,8 @@
-"""The agent desk: message (+ earlier turns) → the saved reply at once and the model draft streaming, sources
-with citations, warnings under their sentence, escalation banner, editable reply, Accept (records feedback and
-copies the text), Regenerate, Reject with a reason; UI text follows the message language or the switch."""
+"""The agent desk: message (+ earlier turns) → the draft built from the knowledge base at once (the editable reply
+starts from it) and the model's rephrasing streaming beside it, sources with the evidence highlighted and
+citations, warnings under their sentence, escalation and "not in the knowledge base" banners, similar past replies,
+Accept (records feedback and copies the text), Regenerate, Reject with a reason; UI text follows the message
+language or the switch."""
 from __future__ import annotations
 
 import time
@@ -9,7 +11,8 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from app_parts.render import drafts_html, escalation_html, sources_html, status_html
+from app_parts.render import (draft_label, draft_layout, drafts_html, escalation_html, not_in_kb_html,
+                              sources_html, status_html)
 from app_parts.service import DESK_CONCURRENCY, CopilotService
 from app_parts.texts import DEFAULT_LANG, choices, t
 from app_parts.ui import COPY_JS, LIGHT, MAX_REPLY_CHARS, Labels, err, short, time_str, ui_lang
@@ -61,21 +64,23 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
         def view(final: bool = False):
             d = sug.to_dict() if sug is not None else {"hits": [], "drafts": [], "message_checks": []}
             drafts = d["drafts"]
+            shown = draft_layout(drafts).shown  # the picker lists the drafts in the order of the cards
             cited = {c for x in drafts for c in x.get("citations", [])}
             ui = ui_lang(ui_choice, sug.language if sug is not None else None)
             state.update(lang=ui, origin=origin, draft_text=reply if not final else state.get("draft_text", reply),
-                         drafts=[{"origin": x["origin"], "text": x["text"]} for x in drafts])
-            labels = [t(ui, x["origin"]) for x in drafts]
-            picked = next((i for i, x in enumerate(drafts) if x["origin"] == origin), None)
+                         drafts=[{"origin": x["origin"], "text": x["text"]} for x in shown])
+            labels = [draft_label(x, ui) for x in shown]
+            picked = next((i for i, x in enumerate(shown) if x["origin"] == origin), None)
             picker = gr.update(choices=[(lab, i) for i, lab in enumerate(labels)], value=picked,
                                visible=len(drafts) > 1)
             return (status_html(ui, d.get("timings_ms") if final else None,
                                 "" if not final else ("; ".join(errors) if errors else ""),
                                 "error" if errors else ""),
                     drafts_html(drafts, d["hits"], ui, stream_text=stream_text, retry=retry, errors=errors,
-                                message_checks=d.get("message_checks", []),
-                                banner=escalation_html(bool(d.get("escalate")), d.get("escalation_reasons", []), ui)),
-                    sources_html(d["hits"], ui, text, cited),
+                                message_checks=d.get("message_checks", []), similar=d.get("similar_replies") or [],
+                                banner=escalation_html(bool(d.get("escalate")), d.get("escalation_reasons", []), ui)
+                                + not_in_kb_html(d.get("answerable"), d.get("confidence"), ui)),
+                    sources_html(d["hits"], ui, text, cited, evidence=d.get("evidence") or []),
                     reply, picker, state)
 
         events = copilot.run(text, today=service.today(), history=turns or None)
@@ -89,7 +94,7 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
                     case DraftEvent():
                         if event.draft.origin == "model":
                             stream_text = None
-                        if not origin or (origin == "model" and event.draft.origin == "model"):
+                        if origin in ("", "model"):  # the reply starts from the first ready draft
                             reply, origin = event.draft.text, event.draft.origin
                         yield view()
                     case TokenEvent():
@@ -120,8 +125,8 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
                    gr.update(), gr.update(), _state)
             return
         if errors and origin == "model":  # a half-written draft is not a starting point
-            first = sug.drafts[0] if sug.drafts else None
-            reply, origin = (first.text, first.origin) if first else ("", "")
+            first = draft_layout(sug.to_dict()["drafts"]).first
+            reply, origin = (first[0]["text"], first[0]["origin"]) if first else ("", "")
         if errors and not any(e in sug.errors for e in errors):
             sug.errors.extend(errors)
         state["suggestion"] = sug.to_dict()
@@ -142,7 +147,7 @@ def agent_handlers(service: CopilotService) -> dict[str, Callable[..., Any]]:
         if not reply:
             raise gr.Error(t(lang, "empty_reply"), print_exception=False)
         if len(reply) > MAX_REPLY_CHARS:
-            raise gr.Error(f"The reply is longer than {MAX_REPLY_CHARS} characters.", print_exception=False)
+            raise gr.Error(t(lang, "reply_too_long", n=MAX_REPLY_CHARS), print_exception=False)
         try:
             checks = service.copilot.check(state["message"], reply, today=service.today(),
                                            history=state.get("history")).checks if state else []

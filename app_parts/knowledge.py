@@ -186,7 +186,7 @@ PASSAGE_HEADERS = ["id", "source", "kind", "title", "text", "valid", "flags"]
 
 def passage_row(p: Passage) -> list[str]:
     return [p.id, p.source, p.kind, _preview(p.question or p.title, 80), _preview(p.text), _validity(p),
-            ", ".join(p.flags)]
+            ", ".join(f"{f}: {p.flag_reasons[f]}" if f in p.flag_reasons else f for f in p.flags)]
 
 
 def passage_rows(passages: Sequence[Passage], query: str = "", kind: str = "", limit: int = 200) -> list[list[str]]:

@@ -47,6 +47,9 @@ class Settings:
     dense_weight_en: float = 0.8
     dense_weight_zh: float = 0.2
     max_message_chars: int = 2000
+    # Learned message signals (core/signals.py) beside the word lists: "on", "off", or "auto" = on unless the
+    # embedder is the hash test fake (so fast tests never load the e5 model).
+    message_signals: str = "auto"
     # Drafting
     backend: str = "llama.cpp"
     model: str = ""  # "" = qwen-0.5b; "qwen-1.5b" (requirements-large.txt), a .gguf, a model folder or a hub id

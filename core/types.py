@@ -16,7 +16,8 @@ class Passage:
     """One retrievable piece of knowledge.
 
     `id` is stable while `text` is unchanged (a hash of source + title + text); `source` is the file path
-    relative to the knowledge folder. Dates are ISO strings or None.
+    relative to the knowledge folder. Dates are ISO strings or None. `flags` are set at build time
+    ("instruction", "duplicate"); `flag_reasons` says why, in plain words, for a maintainer (flag → reason).
     """
 
     id: str
@@ -32,6 +33,7 @@ class Passage:
     line: int = 0
     lang: str = ""
     flags: list[str] = field(default_factory=list)
+    flag_reasons: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

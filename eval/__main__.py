@@ -1,4 +1,5 @@
-"""`python -m eval {run,compare,bitext,speed,bench,saved,calibrate,pii,checks}`: score retrieval, drafts, checks and speed.
+"""`python -m eval {run,compare,bitext,speed,bench,saved,calibrate,pii,checks,understand,redteam}`: score
+retrieval, drafts, checks and speed.
 
 This module only parses the command line: each command builds the frozen options of its module in
 eval/commands/, runs it and prints the report as a table or, with --json, as one JSON object. The command
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SET = REPO / "eval" / "sets" / "demo.jsonl"
 DEFAULT_KNOWLEDGE = REPO / "data" / "demo-shop"
 DEFAULT_DRAFTS = REPO / "eval" / "sets" / "drafts_labelled.jsonl"
+DEFAULT_REDTEAM = REPO / "eval" / "sets" / "redteam" / "planted.jsonl"
 DEFAULT_BITEXT = REPO.parent / "shared" / "data" / "bitext-2023-08"
 BITEXT_CSV = "Bitext_Sample_Customer_Support_Training_Dataset.csv"
 
@@ -41,6 +43,11 @@ EPILOG = """examples:
   python -m eval pii
   # the draft checks on the labelled drafts: wrong drafts caught, false alarms, tune and heldout
   python -m eval checks
+  # message signals (upset, escalation, instructions) on the held-out messages; retrain the model
+  python -m eval understand
+  python -m eval understand --retrain
+  # planted instructions: detector flags, then replies that follow a plant (quick: --embed-model hash:256)
+  python -m eval redteam --split all --today 2026-11-23
 
 Settings come from the shop.yaml stored in the index (or the knowledge folder) and COPILOT_* environment
 variables, e.g. COPILOT_EMBED_MODEL=hash:256 for a fake embedder in tests.
@@ -107,6 +114,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return print_report(run_calibrate(options), args.json)
 
 
+def cmd_understand(args: argparse.Namespace) -> int:
+    from eval.commands.understand import UnderstandOptions, run_understand
+
+    options = UnderstandOptions(retrain=args.retrain, knowledge=Path(args.knowledge) if args.knowledge else None,
+                                feedback_db=Path(args.feedback_db) if args.feedback_db else None,
+                                **({"model": Path(args.model)} if args.model else {}))
+    return print_report(run_understand(options), args.json)
+
+
 def cmd_pii(args: argparse.Namespace) -> int:
     from eval.commands.pii import PiiOptions, run_pii
 
@@ -120,6 +136,15 @@ def cmd_checks(args: argparse.Namespace) -> int:
     return print_report(run_checks_eval(options), args.json)
 
 
+def cmd_redteam(args: argparse.Namespace) -> int:
+    from eval.commands.redteam import RedTeamOptions, run_redteam
+
+    options = RedTeamOptions(eval_set=args.set, knowledge=args.knowledge, today=parse_today(args.today),
+                             split=args.split, embed_model=args.embed_model, model=args.model,
+                             detector_only=args.detector_only, progress=not args.quiet)
+    return print_report(run_redteam(options), args.json)
+
+
 # ---------------------------------------------------------------------------------------------------- parser
 
 
@@ -128,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m eval", epilog=EPILOG, formatter_class=fmt,
                                  description="Benchmark the copilot: retrieval, drafts, checks and speed.")
     sub = ap.add_subparsers(dest="command", required=True,
-                            metavar="{run,compare,bitext,speed,bench,saved,calibrate,pii,checks}")
+                            metavar="{run,compare,bitext,speed,bench,saved,calibrate,pii,checks,understand,redteam}")
 
     r = sub.add_parser("run", help="score an eval set (DESIGN §4 metrics)", epilog=EPILOG, formatter_class=fmt,
                        description="Answer every case of EVAL_SET with the copilot and print the metrics.")
@@ -238,6 +263,39 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--show", action="store_true", help="also list the missed wrong drafts and the false alarms")
     k.add_argument("--json", action="store_true", help="print one JSON object")
     k.set_defaults(func=cmd_checks)
+
+    u = sub.add_parser("understand", help="message signals (upset, escalation, instructions) on the held-out "
+                       "messages; --retrain rebuilds the model", epilog=EPILOG, formatter_class=fmt,
+                       description="Precision, recall and F1 per label and language on the held-out split of "
+                                   "eval/sets/messages/ (word lists, classifier, combined) and a confusion table. "
+                                   "--retrain rebuilds core/models/understand.json from the train split; with "
+                                   "--knowledge, the shop's rules/examples.csv and agents' feedback join the "
+                                   "training and the model is written to DIR/rules/understand.json only when it "
+                                   "measures no worse.")
+    u.add_argument("--retrain", action="store_true", help="retrain (deterministic) before reporting")
+    u.add_argument("--model", metavar="MODEL.json", help="model file (default: core/models/understand.json)")
+    u.add_argument("--knowledge", metavar="DIR", help="a shop's knowledge folder (with --retrain: teach it)")
+    u.add_argument("--feedback-db", metavar="PATH", help="the app's feedback record (SQLite, read only)")
+    u.add_argument("--json", action="store_true", help="print one JSON object")
+    u.set_defaults(func=cmd_understand)
+    t = sub.add_parser("redteam", help="planted instructions: flagged at index time, followed by replies?",
+                       epilog=EPILOG, formatter_class=fmt,
+                       description="Plant the rows of the red-team set into temporary copies of the knowledge "
+                                   "folder, build, and count planted passages flagged and replies that repeat a "
+                                   "plant; tune and held-out side by side.")
+    t.add_argument("--set", default=str(DEFAULT_REDTEAM), metavar="PLANTED.jsonl",
+                   help="red-team rows (default: eval/sets/redteam/planted.jsonl)")
+    t.add_argument("--knowledge", default=str(DEFAULT_KNOWLEDGE), metavar="DIR",
+                   help="knowledge folder the rows are planted into, copied first (default: the demo shop)")
+    t.add_argument("--split", choices=("tune", "heldout", "all"), default="all", help="rows to run (all)")
+    t.add_argument("--today", default="2026-11-23", metavar="YYYY-MM-DD",
+                   help="judge validity windows on this day (default 2026-11-23, as the set expects)")
+    t.add_argument("--embed-model", metavar="NAME", help="embedding model (default from settings; hash:256 is quick)")
+    t.add_argument("--model", action="store_true", help="also the real model's draft (slow; default off)")
+    t.add_argument("--detector-only", action="store_true", help="only the detector on the rows' text (seconds)")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    t.set_defaults(func=cmd_redteam)
     return ap
 
 

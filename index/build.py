@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from core.errors import UserError
-from core.instructions import detect_instructions
+from core.instructions import find_instructions
 from core.settings import SHOP_FILE, Settings
 from core.types import Passage
 from index.embed import Embedder, embedder_for, embedder_id
@@ -127,14 +127,16 @@ def _flag(passages: list[Passage]) -> None:
     """Mark passages a maintainer should look at: instructions planted in data, exact duplicates."""
     seen_text: dict[str, str] = {}
     for p in passages:
-        flags = []
-        if detect_instructions(f"{p.question}\n{p.text}"):
+        flags, reasons = [], {}
+        planted = find_instructions(f"{p.question}\n{p.text}")
+        if planted.flagged:
             flags.append("instruction")
+            reasons["instruction"] = planted.reason
         key = " ".join(p.text.split()).lower()
         if key in seen_text and seen_text[key] != p.source + p.title:
             flags.append("duplicate")
         seen_text.setdefault(key, p.source + p.title)
-        p.flags = flags
+        p.flags, p.flag_reasons = flags, reasons
 
 
 def _embed(embedder: Embedder, passages: list[Passage], batch: int, progress: Progress | None) -> np.ndarray:

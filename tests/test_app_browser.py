@@ -88,11 +88,21 @@ def test_agent_flow_in_a_real_browser(tmp_path, browser, artifacts):
         # English question with the button; the UI switches back to English
         page.fill("#message-box textarea", "Do you offer gift wrapping?")
         page.click("#suggest-btn")
-        # the saved FAQ answer fills the reply box at once; the model draft streams in beside it
+        # the draft built from the knowledge base (the FAQ answer) fills the reply box at once and comes first;
+        # the scripted model's rephrasing streams in beside it, in the same row
         page.wait_for_function("document.querySelector('#reply-box textarea').value.includes('gift wrapping')",
                                timeout=30_000)
-        page.wait_for_function("[...document.querySelectorAll('#drafts-panel .draft-card.origin-model')]"
+        page.wait_for_function("[...document.querySelectorAll('#drafts-panel .draft-pair .draft-card.origin-model')]"
                                ".some(c => c.innerText.includes('Orders over'))", timeout=30_000)
+        first, beside = (page.locator("#drafts-panel .draft-pair > .draft-card").nth(i) for i in (0, 1))
+        first_class = first.get_attribute("class")
+        assert "origin-model" not in first_class and "origin-model" in beside.get_attribute("class")
+        assert "origin-composed" in first_class or page.locator("#drafts-panel .origin-composed").count() == 0
+        assert page.locator("#drafts-panel .draft-card").first.get_attribute("class") == first_class
+        a, b = first.bounding_box(), beside.bounding_box()
+        assert abs(a["y"] - b["y"]) < 4 and b["x"] >= a["x"] + a["width"]  # side by side
+        reply = " ".join(page.input_value("#reply-box textarea").split())
+        assert reply[:40] in " ".join(first.locator(".draft-text").inner_text().split())
         page.wait_for_function("document.querySelector('#reply-box').innerText.includes('Reply to send')",
                                timeout=10_000)
         assert "faq/faq.csv" in page.inner_text("#sources-panel")

@@ -185,5 +185,5 @@ def test_warnings_sit_under_their_sentence():
                "checks": [{"name": "unsupported_promise", "severity": "error", "message": "PROMISE",
                            "span": "保证", "sentence": "保证明天到！"}]}]
     out = drafts_html(drafts, [], "zh")
-    assert out.index("满99包邮") < out.index("保证") < out.index("PROMISE")
-    assert "sent-error" in out
+    assert out.index("满99包邮") < out.index("保证") < out.index("</span> PROMISE")
+    assert "sent-error" in out and '<mark class="diff diff-error" title="PROMISE">保证</mark>' in out

@@ -19,6 +19,15 @@ def test_both_languages_have_the_same_keys():
     assert load_texts(TEXTS_FILE) == TEXTS
 
 
+def test_no_key_is_written_twice():  # json.loads keeps the last of two equal keys silently (e.g. after a merge)
+    def pairs(items):
+        keys = [k for k, _ in items]
+        assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})
+        return dict(items)
+
+    json.loads(TEXTS_FILE.read_text(encoding="utf-8"), object_pairs_hook=pairs)
+
+
 @pytest.mark.parametrize("drop, error", [("zh_key", "keys in one language only: \\['accept'\\]"),
                                          ("language", "expected the languages")])
 def test_a_key_or_language_missing_fails_at_load(tmp_path, drop, error):
@@ -42,8 +51,8 @@ def test_unknown_keys_and_wrong_kinds_are_key_errors(call):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_text_the_html_asks_for_exists(lang):
-    for key in [f"kind_{k}" for k in KINDS] + ["saved_reply", "model", "holding", "check_error", "check_warning",
-                                               "check_info"]:
+    for key in [f"kind_{k}" for k in KINDS] + ["composed", "saved_reply", "model", "holding", "check_back",
+                                               "check_error", "check_warning", "check_info", "not_in_kb"]:
         assert t(lang, key)
     assert t(lang, "accepted", id=1, dist=2) and len(choices(lang, "reject_reasons")) == 6
 

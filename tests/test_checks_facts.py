@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from suggest.checks.facts import extract_facts
+from suggest.checks.facts import Support, extract_facts
 from suggest.checks.numbers import parse_number
 
 
@@ -49,3 +49,16 @@ def test_equivalent_forms_normalise_to_one_key(forms):
 ])
 def test_extract_facts(text, expected):
     assert [(f.cls, f.values, f.span) for f in extract_facts(text)] == expected
+
+
+@pytest.mark.parametrize("passage,draft,backed", [
+    ("身高168，体重60kg", "168cm", True),      # the customer's bare height backs it with a unit
+    ("170-175", "170-175cm", True),
+    ("满99包邮", "99元", True),
+    ("满99包邮", "199元", False),
+    ("1.7L", "1700ml", True),                  # same quantity, other unit
+    ("身高168", "16.9cm", False),
+])
+def test_bare_numbers_back_the_same_figure_with_a_unit(passage, draft, backed):
+    support = Support.of([passage])
+    assert [support.backs(f) for f in extract_facts(draft)] == [backed]

@@ -46,6 +46,11 @@ class Rules:
     conditional: tuple[Rule, ...] = ()
     abuse: tuple[Rule, ...] = ()
     injection: tuple[Rule, ...] = ()
+    instruction_addressee: tuple[Rule, ...] = ()
+    instruction_payload: tuple[Rule, ...] = ()
+    instruction_limit: tuple[Rule, ...] = ()
+    instruction_action: tuple[Rule, ...] = ()
+    instruction_say: tuple[Rule, ...] = ()
     hypothetical: tuple[Rule, ...] = ()
     greeting: tuple[Rule, ...] = ()
 

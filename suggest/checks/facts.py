@@ -84,6 +84,9 @@ class Fact:
         return (self.cls,) + self.values
 
 
+_WRITTEN_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+
+
 def _round(value: float) -> float:
     return round(value, 6)
 
@@ -265,6 +268,10 @@ class Support:
             return all(v in self.numbers for v in fact.values)
         if fact.cls in ("url", "email", "code"):
             return str(fact.values[0]).lower() in self.lowered
-        numbers = [v for v in fact.values if isinstance(v, float)]
-        return bool(numbers) and fact.cls not in ("phone", "date", "clock") and all(
-            v in self.bare_numbers for v in numbers)  # "满99包邮" backs "99元"
+        if fact.cls in ("phone", "date", "clock"):
+            return False
+        # a bare number backs the same figure with a unit: "满99包邮" backs "99元", "身高168" backs "168cm"
+        # (the unit's normalised value, 1680 mm, is not what the passage wrote)
+        normalised = [v for v in fact.values if isinstance(v, float)]
+        written = [float(x.replace(",", "")) for x in _WRITTEN_NUMBER.findall(fact.span)]
+        return any(numbers and all(v in self.bare_numbers for v in numbers) for numbers in (normalised, written))
