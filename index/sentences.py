@@ -3,7 +3,8 @@ retrieved passages against the message with one dot product instead of embedding
 takes tens of ms a sentence on these CPUs).
 
 `sentences.npz` in the index folder holds, row by row, the passage id, the sentence and its unit vector (the
-sentence embedded after its passage's title or question, see `sentence_context`). It is an optional extra: an
+sentence embedded after its passage's title or question, see `sentence_context`), for the passages of several
+sentences (a single sentence or a short stored answer is scored by the passage's own cosine). It is an optional extra: an
 index without it (or with an unreadable one) still works, and the sentences are then embedded per message.
 
 >>> evidence_sentences("Orders over ¥99 ship free; below ¥99 the fee is ¥8. - Remote regions excluded.")
@@ -22,6 +23,8 @@ from core.language import split_sentences
 from core.types import Passage
 
 SENTENCES_FILE = "sentences.npz"
+WHOLE_ANSWER_MAX_CHARS = 120  # a stored answer up to this long is one piece of evidence (longer ones mix facts)
+STORED_ANSWER_KINDS = ("faq", "past_reply", "emergency")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.、)])\s+")
 
 
@@ -37,6 +40,18 @@ def evidence_sentences(text: str) -> list[str]:
             out.append(piece)
         glue = piece.endswith((";", "；"))
     return out
+
+
+def whole_passage(passage: Passage, sentences: list[str] | None = None) -> bool:
+    """Whether a passage is one piece of evidence, scored by the retrieval cosine (no sentence vectors): a short
+    stored answer, or a passage of a single sentence.
+
+    >>> whole_passage(Passage("a", "f.csv", "Q", "Yes, ¥5.", kind="faq")), whole_passage(Passage("b", "d.md", "", "A. B."))
+    (True, False)
+    """
+    if passage.kind in STORED_ANSWER_KINDS and len(passage.text.strip()) <= WHOLE_ANSWER_MAX_CHARS:
+        return True
+    return len(sentences if sentences is not None else evidence_sentences(passage.text)) <= 1
 
 
 def sentence_context(passage: Passage, sentence: str) -> str:
@@ -85,13 +100,15 @@ class SentenceStore:
 
 def build_sentence_store(passages: Sequence[Passage], encode: Callable[[list[str]], np.ndarray], dim: int,
                          previous: SentenceStore | None = None, batch: int = 64) -> SentenceStore:
-    """Every sentence of every passage with its vector; a sentence of an unchanged passage keeps its old vector."""
+    """Every sentence of the passages that are not evidence whole, with its vector; a sentence of an unchanged
+    passage keeps its old vector."""
     ids: list[str] = []
     sentences: list[str] = []
     for p in passages:
-        for s in evidence_sentences(p.text):
-            ids.append(p.id)
-            sentences.append(s)
+        split = evidence_sentences(p.text)
+        if not whole_passage(p, split):
+            ids.extend([p.id] * len(split))
+            sentences.extend(split)
     vectors = np.zeros((len(ids), dim), dtype=np.float32)
     todo = []
     for row, (pid, s) in enumerate(zip(ids, sentences)):

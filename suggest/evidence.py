@@ -6,8 +6,8 @@ Every sentence of the best usable hits (a *unit*) is scored against the message:
           + W_KEYWORD · share of the message's keywords (idf-weighted) found in the sentence, its title counting half
           + W_RANK / rank of its passage
 
-A FAQ / past-reply / emergency entry is one unit, its whole (short) answer, scored with the cosine the retriever
-already computed against its question. A pinned emergency entry (its keywords are in the message) overrides the
+A short FAQ / past-reply / emergency answer, or a passage of one sentence, is one unit scored with the cosine the
+retriever already computed for the passage. A pinned emergency entry (its keywords are in the message) overrides the
 usual answers: it alone is the evidence. The best score is the suggestion's `confidence`.
 
 >>> idf = lambda t: {"ship": 1.0, "free": 2.0, "tibet": 3.0}.get(t, 3.0)
@@ -25,7 +25,7 @@ from core.language import detect_language
 from core.types import Evidence, Hit
 from index.embed import Embedder
 from index.keyword import KeywordIndex, tokenize
-from index.sentences import SentenceStore, evidence_sentences, sentence_context
+from index.sentences import SentenceStore, evidence_sentences, sentence_context, whole_passage
 
 Idf = Callable[[str], float]
 
@@ -36,8 +36,6 @@ MAX_EMBEDDED = 12  # sentences embedded per message at most (the latency budget:
 MAX_EVIDENCE = 3
 KEEP_RATIO = 0.85  # a second or third sentence (of the same passage) must score at least this share of the best
 DUPLICATE_JACCARD = 0.6  # two sentences sharing this share of their keywords state the same fact
-WHOLE_ANSWER_MAX_CHARS = 120  # a stored answer up to this long is one unit (longer past replies mix facts)
-STORED_ANSWER_KINDS = ("faq", "past_reply", "emergency")
 PINNED_CONFIDENCE = 1.0
 
 
@@ -81,8 +79,8 @@ def keyword_coverage(message_tokens: Sequence[str], sentence_tokens: Sequence[st
 
 
 def units_of(hits: Sequence[Hit], lang: str, max_hits: int = UNIT_HITS) -> list[Unit]:
-    """The sentences of the best `max_hits` hits in the message's language (all hits' when none is), a stored
-    answer whole; while a pinned emergency entry is among them, only pinned entries.
+    """The sentences of the best `max_hits` hits in the message's language (all hits' when none is), a short
+    stored answer or a one-sentence passage whole; while a pinned emergency entry is among them, only pinned ones.
 
     >>> from core.types import Passage
     >>> doc = Hit(Passage("d", "a.md", "Returns", "Unused items return in 7 days. Refunds take 3 days."), 0.5)
@@ -94,11 +92,11 @@ def units_of(hits: Sequence[Hit], lang: str, max_hits: int = UNIT_HITS) -> list[
     chosen = pinned or [h for h in hits if _lang_of(h) == lang] or list(hits)
     units: list[Unit] = []
     for rank, hit in enumerate(chosen[:max_hits], 1):
-        text = hit.passage.text.strip()
-        if hit.passage.kind in STORED_ANSWER_KINDS and len(text) <= WHOLE_ANSWER_MAX_CHARS:
-            units.append(Unit(hit, rank, text, whole=True))
-            continue
-        units.extend(Unit(hit, rank, sentence) for sentence in evidence_sentences(text))
+        split = evidence_sentences(hit.passage.text)
+        if whole_passage(hit.passage, split):
+            units.append(Unit(hit, rank, hit.passage.text.strip(), whole=True))
+        else:
+            units.extend(Unit(hit, rank, sentence) for sentence in split)
     return units
 
 

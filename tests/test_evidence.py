@@ -46,8 +46,8 @@ def test_keyword_coverage(message, sentence, title, expected):
     ([SHIPPING], "en", [("ship", "Orders over ¥99 ship free; below ¥99 the fee is ¥8.", False),
                         ("ship", "Remote regions such as Tibet are excluded.", False)]),
     ([FAQ], "zh", [("faq", "您好，可以开发票，下单后在订单页申请。", True)]),         # a short stored answer is one unit
-    ([SHIPPING, ZH_DOC], "zh", [("zh", "全店满99元包邮。", False)]),              # the message's language only
-    ([ZH_DOC], "en", [("zh", "全店满99元包邮。", False)]),                        # … unless no hit is in it
+    ([SHIPPING, ZH_DOC], "zh", [("zh", "全店满99元包邮。", True)]),  # the message's language only; one sentence: whole
+    ([ZH_DOC], "en", [("zh", "全店满99元包邮。", True)]),             # … unless no hit is in it
     ([SHIPPING, EMERGENCY], "zh", [("emg", "双11期间发货延迟2到3天。", True)]),    # a pinned emergency overrides
 ])
 def test_units_of(hits, lang, expected):

@@ -46,8 +46,7 @@ def test_incremental_update_reuses_unchanged_reembeds_changed_drops_deleted(kb, 
     (kb / "policies/returns.en.md").unlink()
     emb = CountingEmbedder()
     summary = build_index(kb, out, settings, embedder=emb)
-    # only the changed file is embedded: its passage, then its one sentence (for evidence selection)
-    assert emb.texts == ["Electric kettle › Specs\nCapacity 1.5L now.", "Electric kettle › Specs: Capacity 1.5L now."]
+    assert emb.texts == ["Electric kettle › Specs\nCapacity 1.5L now."]  # only the changed file is embedded
     assert (summary.added, summary.full_rebuild) == (1, False)
     after = load_index(out)
     assert "policies/returns.en.md" not in sources(out)
