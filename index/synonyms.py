@@ -89,14 +89,18 @@ def _contains(tokens: Sequence[str], member: Sequence[str], cjk_text: str) -> bo
 
 
 def expand_query(tokens: Sequence[str], groups: Sequence[Sequence[Sequence[str]]]) -> list[str]:
-    """`tokens` followed by the tokens of the other members of every group one of whose members occurs in them
-    (a member is a token sequence; STOP_MARK-prefixed stop words take part in matching); nothing is added twice.
+    """`tokens` followed by the other members of every group one of whose members occurs in them.
 
-    >>> groups = [[("多少", "钱"), ("售价",), ("价格",)], [("产地",), ("哪里", "产")], [("没", "收到"), ("延迟",)]]
-    >>> expand_query(["龙井", "多少", "钱"], groups)
-    ['龙井', '多少', '钱', '售价', '价格']
-    >>> expand_query(["还", "没收", "到货"], groups)
-    ['还', '没收', '到货', '没', '收到', '延迟']
+    A member is a token sequence; stop words (STOP_MARK-prefixed) take part in matching. Only members of one
+    content word are added: a phrase like "send back" or 哪里 + 产 triggers its group, but its separate words
+    ("back", 哪里) would match unrelated passages. Nothing is added twice.
+
+    >>> many = STOP_MARK + "多少"  # a stop word
+    >>> groups = [[(many, "钱"), ("售价",), ("价格",)], [("产地",), ("哪里", "产")], [("没", "收到"), ("延迟",)]]
+    >>> expand_query(["龙井", many, "钱"], groups)[3:]
+    ['售价', '价格']
+    >>> expand_query(["还", "没收", "到货"], groups), expand_query(["产地"], groups)
+    (['还', '没收', '到货', '延迟'], ['产地'])
     """
     out = list(tokens)
     seen = set(out)
@@ -105,8 +109,8 @@ def expand_query(tokens: Sequence[str], groups: Sequence[Sequence[Sequence[str]]
         if not any(_contains(tokens, member, cjk_text) for member in group):
             continue
         for member in group:
-            for tok in member:
-                if tok not in seen:
-                    seen.add(tok)
-                    out.append(tok)
+            words = [t for t in member if not t.startswith(STOP_MARK)]
+            if len(words) == 1 and words[0] not in seen:  # phrases only trigger: their single words are too vague
+                seen.add(words[0])
+                out.append(words[0])
     return out
