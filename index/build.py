@@ -224,7 +224,7 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     def encode(texts: list[str]) -> np.ndarray:  # the model loads only when a sentence is new
         if not loaded:
             loaded.append(embedder_for(settings))
-        return loaded[0].encode(texts)
+        return loaded[0].encode_passages(texts)
 
     sentences = build_sentence_store(passages, encode, dim,
                                      SentenceStore.load(index_dir) if old_vectors is not None else None,

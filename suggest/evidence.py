@@ -122,7 +122,7 @@ def dense_scores(units: Sequence[Unit], query_vector: np.ndarray | None, embedde
             todo.append(i)
     todo = todo[:MAX_EMBEDDED] if embedder is not None else []
     if todo:
-        vecs = embedder.encode([sentence_context(units[i].hit.passage, units[i].sentence) for i in todo])
+        vecs = embedder.encode_passages([sentence_context(units[i].hit.passage, units[i].sentence) for i in todo])
         for i, cos in zip(todo, vecs @ query):
             scores[i] = float(cos)
     return scores

@@ -77,7 +77,7 @@ def test_pick(scored, expected):
 def test_select_evidence_picks_the_answering_sentence_and_scores_every_sentence():
     emb = HashEmbedder(256)
     message = "Can I return opened food?"
-    query = emb.encode([message], max_tokens=64)[0]
+    query = emb.encode_queries([message])[0]
     picked = select_evidence(message, [SHIPPING, RETURNS], "en", idf, query_vector=query, embedder=emb)
     assert [e.sentence for e in picked.evidence] == ["Opened food cannot be returned."]
     assert picked.evidence[0].hit_id == "ret" and picked.confidence == picked.evidence[0].score
@@ -98,15 +98,15 @@ def test_dense_scores_use_stored_vectors_then_embed_the_rest():
             super().__init__(64)
             self.texts = []
 
-        def encode(self, texts, max_tokens=None):
+        def encode_passages(self, texts):
             self.texts.extend(texts)
-            return super().encode(texts)
+            return super().encode_passages(texts)
 
     emb = Counting()
-    store = build_sentence_store([SHIPPING.passage], emb.encode, 64)
+    store = build_sentence_store([SHIPPING.passage], emb.encode_passages, 64)
     emb.texts.clear()
     units = units_of([SHIPPING, RETURNS, FAQ], "en") + [Unit(FAQ, 3, FAQ.passage.text, whole=True)]
-    query = emb.encode(["free shipping"], max_tokens=64)[0]
+    query = emb.encode_queries(["free shipping"])[0]
     emb.texts.clear()
     scores = dense_scores(units, query, emb, store)
     assert len(emb.texts) == 2  # the two sentences of RETURNS; SHIPPING's come from the store
@@ -116,14 +116,14 @@ def test_dense_scores_use_stored_vectors_then_embed_the_rest():
 
 def test_sentence_store_round_trip_and_reuse(tmp_path):
     emb = HashEmbedder(32)
-    store = build_sentence_store([SHIPPING.passage, RETURNS.passage], emb.encode, 32)
+    store = build_sentence_store([SHIPPING.passage, RETURNS.passage], emb.encode_passages, 32)
     assert len(store) == 4 and store.vectors.shape == (4, 32)
     store.save(tmp_path)
     loaded = SentenceStore.load(tmp_path)
     assert loaded is not None and loaded.sentences == store.sentences
     assert np.allclose(loaded.vector("ret", "Opened food cannot be returned."), store.vectors[3])
     calls = []
-    build_sentence_store([SHIPPING.passage], lambda t: calls.append(t) or emb.encode(t), 32, loaded)
+    build_sentence_store([SHIPPING.passage], lambda t: calls.append(t) or emb.encode_passages(t), 32, loaded)
     assert calls == []  # unchanged sentences keep their vectors
     (tmp_path / "sentences.npz").write_bytes(b"not a zip")
     assert SentenceStore.load(tmp_path) is None and SentenceStore.load(tmp_path / "nowhere") is None
