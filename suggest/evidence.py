@@ -2,7 +2,7 @@
 
 Every sentence of the best usable hits (a *unit*) is scored against the message:
 
-    score = W_DENSE · cosine(message, title + sentence)   (sentence vectors from the index, see index/sentences.py)
+    score = W_DENSE · rescaled cosine(message, title + sentence)   (sentence vectors from the index: index/sentences.py)
           + W_KEYWORD · share of the message's keywords (idf-weighted) found in the sentence, its title counting half
           + W_RANK / rank of its passage
 
@@ -128,15 +128,25 @@ def dense_scores(units: Sequence[Unit], query_vector: np.ndarray | None, embedde
     return scores
 
 
-def score_units(message: str, units: Sequence[Unit], dense: Sequence[float], idf: Idf) -> list[float]:
-    """Each unit's score (see the module docstring), in 0..1 when the cosines are."""
+def rescale(cosine: float, floor: float) -> float:
+    """A cosine read against the embedder's floor (what unrelated texts score): (cos - floor) / (1 - floor), ≥ 0.
+
+    >>> rescale(0.9, 0.8), rescale(0.7, 0.8), rescale(0.5, 0.0)
+    (0.5, 0.0, 0.5)
+    """
+    return max(0.0, (cosine - floor) / (1.0 - floor)) if floor < 1 else 0.0
+
+
+def score_units(message: str, units: Sequence[Unit], dense: Sequence[float], idf: Idf,
+                cosine_floor: float = 0.0) -> list[float]:
+    """Each unit's score (see the module docstring), in 0..1."""
     wanted = tokenize(message, query=True)
     out = []
     for unit, cos in zip(units, dense):
         p = unit.hit.passage
         title = f"{p.title} {p.question}" if p.question and p.question != p.title else p.title
         cover = keyword_coverage(wanted, tokenize(unit.sentence), tokenize(title), idf)
-        out.append(W_DENSE * max(0.0, cos) + W_KEYWORD * cover + W_RANK / unit.rank)
+        out.append(W_DENSE * rescale(cos, cosine_floor) + W_KEYWORD * cover + W_RANK / unit.rank)
     return out
 
 
@@ -173,12 +183,12 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 def select_evidence(message: str, hits: Sequence[Hit], lang: str, idf: Idf, *,
                     query_vector: np.ndarray | None = None, embedder: Embedder | None = None,
-                    store: SentenceStore | None = None) -> EvidenceSelection:
+                    store: SentenceStore | None = None, cosine_floor: float = 0.0) -> EvidenceSelection:
     """The evidence for `message` from usable `hits` (best first): see the module docstring."""
     units = units_of(hits, lang)
     if not units:
         return EvidenceSelection()
-    scores = score_units(message, units, dense_scores(units, query_vector, embedder, store), idf)
+    scores = score_units(message, units, dense_scores(units, query_vector, embedder, store), idf, cosine_floor)
     scored = [Evidence(u.hit.id, u.sentence, s) for u, s in zip(units, scores)]
     by_hit: dict[str, list[Evidence]] = {}
     for e in sorted(scored, key=lambda e: -e.score):

@@ -183,7 +183,7 @@ class Copilot:
         """The evidence sentences for a message among the usable hits of its search, and their confidence."""
         return select_evidence(message, usable(found.hits), found.language, self.idf,
                                query_vector=found.query_vector, embedder=self.retriever.embedder,
-                               store=self.sentences)
+                               store=self.sentences, cosine_floor=self.settings.evidence_cosine_floor)
 
     def analyse(self, message: str, history: Sequence[Turn] | None, lang: str) -> MessageAnalysis:
         """The word lists, and the learned signals of the message and the earlier customer turns when enabled."""

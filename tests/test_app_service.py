@@ -26,7 +26,8 @@ def zh_or_en(messages):
 
 def make_service(tmp_path, kb, generator=None, today=TODAY, **settings) -> CopilotService:
     return CopilotService(knowledge_dir=kb, index_dir=tmp_path / "index",
-                          settings=Settings(embed_model="hash:256", **settings),
+                          settings=Settings(**{"embed_model": "hash:256", "evidence_cosine_floor": 0.0,
+                                               **settings}),
                           feedback_db=tmp_path / "fb.sqlite3", generator=generator or FakeGenerator(zh_or_en),
                           embedder=HashEmbedder(256), today=today, eval_runs_dir=tmp_path / "runs")
 

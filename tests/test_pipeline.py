@@ -20,7 +20,7 @@ DAY = date(2026, 11, 23)
 def settings(settings):
     # the hash embedder's cosines run lower than MiniLM's: an exact FAQ question scores 0.85 here, and the
     # evidence for "How much is shipping?" 0.35 while "在吗" / "Do you sell bicycles?" stay near 0.2
-    return replace(settings, saved_reply_threshold=0.8, answerable_threshold=0.3)
+    return replace(settings, saved_reply_threshold=0.8, answerable_threshold=0.3, evidence_cosine_floor=0.0)
 
 
 def open_copilot(kb, tmp_path, settings, fake_embedder, script):
