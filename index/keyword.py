@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from core.language import is_cjk
+from index.synonyms import STOP_MARK, Synonyms, expand_query
 
 K1 = 1.5  # BM25 term-frequency saturation
 B = 0.75  # BM25 length normalisation
 
+# Queries are cut in jieba's precise mode: search-mode sub-words did not help (/tmp/i9/RESULTS.md, keyword table).
+QUERY_SEARCH_MODE = False
 _RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9'\-\.]*[A-Za-z0-9]|[A-Za-z0-9]")
 EN_STOP = frozenset("""a an the and or but if of to in on at for with by from is are was were be been being am do does
 did have has had i me my we our you your he she it its they them their this that these those what which who whom
@@ -52,8 +55,30 @@ def _stem(word: str) -> str:
     return word
 
 
+def _words(text: str, search: bool) -> list[str]:
+    """Every token of `text`, stop words marked with STOP_MARK (kept so synonym phrases like 多少钱 = 多少 + 钱
+    still match); Chinese runs cut by jieba (`search`: long words also yield their parts), units normalised."""
+    out: list[str] = []
+    for run in _RUNS.findall(text):
+        if is_cjk(run[0]):
+            words = _jieba().lcut_for_search(run) if search else _jieba().lcut(run)
+            out.extend(STOP_MARK + w if w in ZH_STOP else UNIT_SYNONYMS.get(w, w) for w in words if w.strip())
+            continue
+        w = run.lower().strip(".'-")
+        m = _NUM_UNIT.match(w)
+        if m:
+            out.extend(m.groups())
+        elif w:
+            out.append(STOP_MARK + w if w in EN_STOP else _stem(w))
+    return out
+
+
+def _content(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if not t.startswith(STOP_MARK)]
+
+
 def tokenize(text: str, query: bool = False) -> list[str]:
-    """Keyword tokens: jieba words for Chinese runs, lower-cased light-stemmed English words.
+    """Keyword tokens: jieba words for Chinese runs, lower-cased light-stemmed English words, no stop words.
 
     Passages are cut in jieba's search mode (a long word also yields its parts: 电热水壶 → 电热, 热水, 水壶,
     电热水壶) so any part can match; queries (`query=True`) are cut in precise mode, so one long word in a
@@ -66,19 +91,28 @@ def tokenize(text: str, query: bool = False) -> list[str]:
     >>> tokenize("功率多少瓦") == tokenize("功率") + ["w"] == ["功率", "w"], tokenize("1800W")
     (True, ['1800', 'w'])
     """
-    out: list[str] = []
-    for run in _RUNS.findall(text):
-        if is_cjk(run[0]):
-            words = _jieba().lcut(run) if query else _jieba().lcut_for_search(run)
-            out.extend(UNIT_SYNONYMS.get(w, w) for w in words if w.strip() and w not in ZH_STOP)
-            continue
-        w = run.lower().strip(".'-")
-        m = _NUM_UNIT.match(w)
-        if m:
-            out.extend(m.groups())
-        elif w and w not in EN_STOP:
-            out.append(_stem(w))
-    return out
+    return _content(_words(text, search=not query))
+
+
+@lru_cache(maxsize=8)
+def _member_tokens(synonyms: Synonyms, search: bool) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    return tuple(tuple(m for m in (tuple(_words(member, search)) for member in group) if m)
+                 for group in synonyms.groups)
+
+
+def tokenize_query(text: str, synonyms: Synonyms | None = None, search: bool = QUERY_SEARCH_MODE) -> list[str]:
+    """Query tokens for the keyword side, with the words of every synonym group the query mentions added.
+
+    >>> syn = Synonyms.parse("多少钱 = 售价 = 价格\\nhow much = price")
+    >>> tokenize_query("龙井多少钱一罐", syn) == ["龙井", "钱", "一罐", "售价", "价格"]
+    True
+    >>> tokenize_query("How much is it?", syn), tokenize_query("How is it?", syn)
+    (['much', 'price'], [])
+    """
+    words = _words(text, search)
+    if synonyms and synonyms.groups:
+        words = expand_query(words, _member_tokens(synonyms, search))
+    return _content(words)
 
 
 def bm25_idf(n_docs: int, df: np.ndarray) -> np.ndarray:

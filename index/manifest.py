@@ -66,6 +66,7 @@ class IndexFile:
 class Manifest:
     embedding_model: str
     dimension: int
+    embedder: dict[str, Any] = field(default_factory=dict)  # engine, model id, dimension, query/passage prefixes
     dense_index: str = "flat"
     chunk_max_chars: int = 400
     embed_max_tokens: int = 32

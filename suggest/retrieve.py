@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from index.embed import Embedder, embedder_for, embedder_id
-from index.keyword import tokenize
+from index.keyword import tokenize, tokenize_query
+from index.synonyms import Synonyms, load_synonyms
 from index.store import StoredIndex, load_index
 from core.errors import UserError
 from suggest.fusion import check_fusion, fuse
@@ -70,6 +71,7 @@ class Retriever:
     windowed: int = 0
     emergencies: list[int] = field(default_factory=list)
     row_of: dict[str, int] = field(default_factory=dict)
+    synonyms: Synonyms | None = None
 
     @classmethod
     def open(cls, index_dir: str | Path, settings: Settings, embedder: Embedder | None = None) -> "Retriever":
@@ -84,7 +86,8 @@ class Retriever:
         return cls(index, embedder, settings,
                    windowed=sum(1 for p in ps if p.valid_from or p.valid_until),
                    emergencies=[i for i, p in enumerate(ps) if p.kind == "emergency"],
-                   row_of={p.id: i for i, p in enumerate(ps)})
+                   row_of={p.id: i for i, p in enumerate(ps)},
+                   synonyms=load_synonyms(Path(index_dir) / "rules"))  # bundled groups + the shop's own
 
     @property
     def passages(self) -> list[Passage]:
@@ -112,7 +115,7 @@ class Retriever:
         n_cand = s.candidates_k + self.windowed
         dense: list[tuple[int, float]] = []
         if fusion != "keyword":
-            vec = self.embedder.encode([message], max_tokens=s.query_max_tokens)[0]
+            vec = self.embedder.encode_queries([message])[0]
             timings["embed"] = (time.perf_counter() - t0) * 1000
             t1 = time.perf_counter()
             dense = self.dense_search(vec, n_cand)
@@ -120,7 +123,7 @@ class Retriever:
         keyword: list[tuple[int, float]] = []
         if fusion != "dense":
             t2 = time.perf_counter()
-            keyword = self.index.keyword.search(tokenize(message, query=True), n_cand)
+            keyword = self.index.keyword.search(tokenize_query(message, self.synonyms), n_cand)
             timings["keyword"] = (time.perf_counter() - t2) * 1000
         ps = self.passages
         ok = lambda i: window_state(ps[i], today) == "valid"  # noqa: E731

@@ -17,9 +17,9 @@ class CountingEmbedder(HashEmbedder):
         super().__init__(256)
         self.texts: list[str] = []
 
-    def encode(self, texts, max_tokens=None):
+    def encode_passages(self, texts):
         self.texts.extend(texts)
-        return super().encode(texts)
+        return super().encode_passages(texts)
 
 
 def sources(index_dir):

@@ -67,7 +67,7 @@ def test_expired_and_future_entries_never_returned(retriever):
 def test_dense_scores_are_cosines_also_for_keyword_only_hits(retriever, fake_embedder):
     retriever.settings = replace(retriever.settings, candidates_k=1)  # the dense side returns few candidates
     hits = retriever.search("gift wrapping for my order", DAY, k=10).hits
-    q = fake_embedder.encode(["gift wrapping for my order"])[0]
+    q = fake_embedder.encode_queries(["gift wrapping for my order"])[0]
     assert any(h.dense_rank == 0 for h in hits)  # some hits came from the keyword side only
     for h in hits:
         row = retriever.row_of[h.id]

@@ -137,7 +137,7 @@ def run_speed(options: SpeedOptions) -> SpeedReport:
                "load_average_1m_at_start": _load_average()}
     notes: list[str] = []
     synthetic: dict[str, Any] | None = None
-    embedder.encode(["warm-up", "预热"])
+    embedder.encode_queries(["warm-up", "预热"])
     with tempfile.TemporaryDirectory(prefix="eval-speed-") as tmp:
         # (c) build throughput: full rebuilds of the demo shop, model already loaded
         build: dict[str, Any] = {"knowledge": str(knowledge)}
