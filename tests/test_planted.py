@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import UserError
 from core.instructions import addressed_to_assistant
+from core.settings import ShopProfile
 from core.planted import (DEFAULT_MODEL_PATH, LIST_FEATURES, LinearScorer, PlantedModel, load_planted_model,
                           parse_planted_model, sentence_units)
 from core.types import Hit, Passage
@@ -18,7 +19,6 @@ from index.build import build_index
 from index.planted import PlantDetector
 from suggest.drafting import saved_reply
 from suggest.pipeline import Copilot
-from core.settings import ShopProfile
 from tests.conftest import write_kb
 
 
