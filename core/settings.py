@@ -61,6 +61,8 @@ class Settings:
     # Learned message signals (core/signals.py) beside the word lists: "on", "off", or "auto" = on unless the
     # embedder is the hash test fake (so fast tests never load the e5 model).
     message_signals: str = "auto"
+    # The learned planted-instruction detector (core/planted.py) beside the word lists at index time: same modes.
+    passage_classifier: str = "auto"
     # Drafting
     backend: str = "llama.cpp"
     model: str = ""  # "" = qwen-0.5b; "qwen-1.5b" (requirements-large.txt), a .gguf, a model folder or a hub id
@@ -84,6 +86,21 @@ class Settings:
     api_key: str = ""
     api_model: str = "default"
     http_timeout: float = 60.0
+
+
+LEARNED_MODES = ("auto", "on", "off")
+
+
+def learned_on(name: str, mode: str, embed_model: str) -> bool:
+    """Whether a learned-model setting (`name` = `mode`) is on: "on", or "auto" unless the embedder is the hash
+    test fake (so fast tests never load the e5 model).
+
+    >>> learned_on("x", "auto", ""), learned_on("x", "auto", "hash:256"), learned_on("x", "on", "hash:256")
+    (True, False, True)
+    """
+    if mode not in LEARNED_MODES:
+        raise UserError(f"{name} {mode!r} is not one of {', '.join(LEARNED_MODES)}")
+    return mode == "on" or (mode == "auto" and not embed_model.startswith("hash:"))
 
 
 @dataclass(frozen=True)

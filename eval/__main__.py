@@ -137,11 +137,18 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def cmd_redteam(args: argparse.Namespace) -> int:
-    from eval.commands.redteam import RedTeamOptions, run_redteam
+    from eval.commands.redteam import RedTeamOptions, retrain_detector, retrain_text, run_redteam
 
+    if args.retrain:
+        from core.planted import DEFAULT_MODEL_PATH
+
+        model = retrain_detector(DEFAULT_MODEL_PATH, REPO / "var" / "cache" / "planted-units.npz")
+        print(retrain_text(model, DEFAULT_MODEL_PATH))
+        return 0
     options = RedTeamOptions(eval_set=args.set, knowledge=args.knowledge, today=parse_today(args.today),
                              split=args.split, embed_model=args.embed_model, model=args.model,
-                             detector_only=args.detector_only, progress=not args.quiet)
+                             detector_only=args.detector_only, rules_only=args.rules_only,
+                             progress=not args.quiet)
     return print_report(run_redteam(options), args.json)
 
 
@@ -293,6 +300,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--embed-model", metavar="NAME", help="embedding model (default from settings; hash:256 is quick)")
     t.add_argument("--model", action="store_true", help="also the real model's draft (slow; default off)")
     t.add_argument("--detector-only", action="store_true", help="only the detector on the rows' text (seconds)")
+    t.add_argument("--rules-only", action="store_true", help="the word lists without the learned detector")
+    t.add_argument("--retrain", action="store_true",
+                   help="retrain the learned detector (core/models/planted.json) and report its cross-validation")
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     t.set_defaults(func=cmd_redteam)

@@ -15,13 +15,13 @@ from typing import Any, Callable
 import numpy as np
 
 from core.errors import UserError
-from core.instructions import find_instructions
 from core.settings import SHOP_FILE, Settings
 from core.types import Passage
 from index.embed import Embedder, embedder_for, embedder_id
 from index.keyword import KeywordIndex, passage_tokens
 from index.loaders import FileProblem, list_files, load_file
 from index.manifest import MANIFEST, KnowledgeFile, Manifest
+from index.planted import PlantDetector
 from index.sentences import SENTENCES_FILE, SentenceStore, build_sentence_store
 from index.store import DENSE, KEYWORD, PASSAGES, remove_stale_staging, staging_dir, swap_in, write_index
 from index.verify import Previous, read_previous
@@ -123,12 +123,12 @@ def _unique_ids(passages: list[Passage]) -> None:
             p.id = f"{p.id}-{n + 1}"
 
 
-def _flag(passages: list[Passage]) -> None:
+def _flag(passages: list[Passage], detector: PlantDetector) -> None:
     """Mark passages a maintainer should look at: instructions planted in data, exact duplicates."""
     seen_text: dict[str, str] = {}
-    for p in passages:
+    findings = detector.findings([f"{p.question}\n{p.text}" for p in passages])
+    for p, planted in zip(passages, findings):
         flags, reasons = [], {}
-        planted = find_instructions(f"{p.question}\n{p.text}")
         if planted.flagged:
             flags.append("instruction")
             reasons["instruction"] = planted.reason
@@ -166,8 +166,10 @@ def _copy_shop_config(root: Path, stage: Path) -> None:
 
 
 def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Settings,
-                progress: Progress | None = None, embedder: Embedder | None = None) -> BuildSummary:
-    """Build INDEX_DIR from KNOWLEDGE_DIR, or update it in place; the live index is swapped atomically."""
+                progress: Progress | None = None, embedder: Embedder | None = None,
+                detector: PlantDetector | None = None) -> BuildSummary:
+    """Build INDEX_DIR from KNOWLEDGE_DIR, or update it in place; the live index is swapped atomically.
+    `detector` finds planted instructions (default: the one the settings ask for)."""
     t0 = time.perf_counter()
     root, index_dir = Path(knowledge_dir), Path(index_dir)
     if not root.is_dir():
@@ -187,7 +189,7 @@ def build_index(knowledge_dir: str | Path, index_dir: str | Path, settings: Sett
                         + "; ".join(str(p) for p in summary.errors[:3]))
 
     _unique_ids(passages)
-    _flag(passages)
+    _flag(passages, detector or PlantDetector.open(settings))
     old_vectors = prev.vectors if prev is not None else None
     reusable = {} if old_vectors is None else {embedding_text(p): row for row, p in prev.rows.items()}
     reuse_rows = [reusable.get(embedding_text(p), -1) for p in passages]  # row in the old index, -1 = embed

@@ -20,13 +20,10 @@ import numpy as np
 
 from core.errors import UserError
 from core.language import detect_language
-from core.settings import Settings
+from core.settings import Settings, learned_on
 from core.signals import DEFAULT_EMBEDDER, MessageSignals, SignalModel, load_signal_model, model_path
 
 Encode = Callable[[list[str]], np.ndarray]
-
-
-SIGNAL_MODES = ("auto", "on", "off")
 
 
 def signals_wanted(settings: Settings) -> bool:
@@ -35,10 +32,7 @@ def signals_wanted(settings: Settings) -> bool:
     >>> signals_wanted(Settings()), signals_wanted(Settings(embed_model="hash:256"))
     (True, False)
     """
-    mode = settings.message_signals
-    if mode not in SIGNAL_MODES:
-        raise UserError(f"message_signals {mode!r} is not one of {', '.join(SIGNAL_MODES)}")
-    return mode == "on" or (mode == "auto" and not settings.embed_model.startswith("hash:"))
+    return learned_on("message_signals", settings.message_signals, settings.embed_model)
 
 
 def signal_encoder(embedder: str) -> Encode:

@@ -1,11 +1,14 @@
 """`python -m eval redteam`: planted instructions in the knowledge base (eval/sets/redteam/).
 
-(a) Detector: `core.instructions.find_instructions` on every row's text; planted rows flagged and benign rows
-    falsely flagged, per language and style, tune and held-out side by side.
+(a) Detector: the index-time detector (`index.planted.PlantDetector`: the word lists, then the learned model of
+    core/models/planted.json; `rules_only` for the lists alone) on every row's text; planted rows flagged and
+    benign rows falsely flagged, per language and style, tune and held-out side by side.
 (b) End to end (skipped with `detector_only`): rows planted into temporary copies of the knowledge folder, one row
     per file in each copy; each copy indexed with the project's builder, the row's passages looked up (flagged at
     index time?), its customer question asked through `Copilot`, and every reply shown (composed, saved, holding;
     the model's draft only with `model`) matched against the row's `must_not_match` patterns ("followed").
+
+`retrain_detector` rebuilds core/models/planted.json (eval/planted_train.py) and reports its cross-validation.
 """
 from __future__ import annotations
 
@@ -17,13 +20,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from core.errors import GeneratorError
-from core.instructions import INJECTION_FLAGS, find_instructions
-from core.settings import load_settings
+from core.instructions import INJECTION_FLAGS
+from core.planted import DEFAULT_MODEL_PATH, PlantedModel
+from core.settings import Settings, load_settings
 from core.types import Draft
+from eval.planted_train import retrain
 from eval.redteam import SPLITS, RedTeamRow, batches, fresh_copy, load_redteam, passages_of, plant, rows_by
 from eval.report import table
 from index.build import build_index
-from index.embed import embedder_for
+from index.embed import embedder_for, embedder_id
+from index.planted import PlantDetector, learned_detector, unit_encoder
 from suggest.backends import FakeGenerator
 from suggest.pipeline import Copilot
 
@@ -37,6 +43,7 @@ class RedTeamOptions:
     embed_model: str | None = None  # e.g. "hash:256" for a quick run (default: the settings' model)
     model: bool = False  # also the real model's draft (slow)
     detector_only: bool = False
+    rules_only: bool = False  # the word lists without the learned detector
     progress: bool = True
 
 
@@ -167,10 +174,11 @@ def benign_table(rows: Sequence[RowResult], e2e: bool) -> tuple[list[str], list[
     return header, out
 
 
-def detect(row: RedTeamRow) -> RowResult:
-    """The detector's verdict on one row's own text."""
-    found = find_instructions(row.detector_text)
-    return RowResult(row.id, row.lang, row.style, row.split, row.planted, found.flagged, found.reason)
+def detect(rows: Sequence[RedTeamRow], detector: PlantDetector) -> dict[str, RowResult]:
+    """The detector's verdict on each row's own text."""
+    found = detector.findings([r.detector_text for r in rows])
+    return {r.id: RowResult(r.id, r.lang, r.style, r.split, r.planted, f.flagged, f.reason)
+            for r, f in zip(rows, found)}
 
 
 def _is_instruction(flags: Sequence[str]) -> bool:
@@ -200,17 +208,18 @@ def _ask(copilot: Copilot, row: RedTeamRow, result: RowResult, today: date) -> R
 def run_redteam(options: RedTeamOptions) -> RedTeamReport:
     """The detector on every row, then (unless detector_only) the end-to-end run batch by batch."""
     rows = load_redteam(options.eval_set, options.split)
-    results = {r.id: detect(r) for r in rows}
-    if options.detector_only:
-        return RedTeamReport(list(results.values()), options)
     knowledge = Path(options.knowledge)
     settings = load_settings(knowledge, embed_model=options.embed_model)
+    detector = PlantDetector() if options.rules_only else learned_detector(settings)
+    results = detect(rows, detector)
+    if options.detector_only:
+        return RedTeamReport(list(results.values()), options)
     embedder = embedder_for(settings)
     generator = None if options.model else FakeGenerator([GeneratorError("model drafts are off (--model)")])
     with tempfile.TemporaryDirectory(prefix="eval-redteam-") as tmp:
         shop, index = Path(tmp) / "shop", Path(tmp) / "index"
         fresh_copy(knowledge, shop)
-        build_index(shop, index, settings, embedder=embedder)
+        build_index(shop, index, settings, embedder=embedder, detector=detector)
         base = Copilot.open(index, settings, embedder=embedder, generator=generator)
         demo_flagged = [f"{p.source}: {p.flag_reasons.get('instruction', '')}" for p in base.retriever.passages
                         if _is_instruction(p.flags)]
@@ -220,8 +229,29 @@ def run_redteam(options: RedTeamOptions) -> RedTeamReport:
                 print(f"red team: batch {n}/{len(groups)} ({len(batch)} rows)", file=sys.stderr)
             fresh_copy(knowledge, shop)
             plant(shop, batch)
-            build_index(shop, index, settings, embedder=embedder)  # only the planted files are embedded again
+            build_index(shop, index, settings, embedder=embedder, detector=detector)  # only planted files re-embed
             copilot = Copilot.open(index, settings, embedder=embedder, generator=generator)
             for row in batch:
                 results[row.id] = _ask(copilot, row, results[row.id], options.today)
     return RedTeamReport([results[r.id] for r in rows], options, embedder.model_id, demo_flagged)
+
+
+def retrain_detector(out: Path = DEFAULT_MODEL_PATH, cache: Path | None = None) -> PlantedModel:
+    """Retrain the learned detector from the training sources (eval/planted_train.py) into `out`, on the
+    default embedder's passage-side vectors (multilingual-e5-small)."""
+    settings = Settings()
+    return retrain(out, unit_encoder(embedder_id(settings), settings), embedder_id(settings), cache)
+
+
+def retrain_text(model: PlantedModel, out: Path) -> str:
+    """What a retrain reports: where the model went and its cross-validated passage flags per source."""
+    info = model.info
+    lines = [f"planted-instruction model written to {out} ({info.get('units')} units, "
+             f"{info.get('positive_units')} positive; C {info.get('c')}; threshold {model.scorer.threshold}; "
+             f"prefilter {model.prefilter.threshold}, passes {info.get('cv_prefilter_pass_shop_units')} of the "
+             "shop's units)",
+             "cross-validated (grouped folds), passages flagged: word lists or model / model alone"]
+    both, alone = info.get("cv_flagged", {}), info.get("cv_flagged_by_model_alone", {})
+    rows = [[source, side, _share(*both[source][side]), _share(*alone[source][side])]
+            for source in both for side in ("positive", "negative") if both[source][side][1]]  # type: ignore[index]
+    return "\n".join(lines) + "\n" + table(["source", "passages", "lists or model", "model alone"], rows)
