@@ -75,9 +75,10 @@ class Settings:
     temperature: float = 0.2
     draft_passages: int = 2  # fewer prompt tokens: first token 1.35 s vs 1.87 s, same must_mention (README)
     saved_reply_threshold: float = 0.5  # calibrated on the demo set: python -m eval saved (README)
-    # Evidence-first drafting: a composed or saved reply is the draft only when the evidence confidence reaches
-    # this (calibrated for precision >= 0.9 on tune sets with vague messages: python -m eval calibrate, README).
-    answerable_threshold: float = 0.45
+    # Evidence-first drafting: a composed or saved reply is the draft only when the answerable gate's probability
+    # (suggest/answerable.py) reaches this; 0 = the gate's own threshold, fitted for precision >= 0.9 on the tune
+    # sets with vague and unanswerable messages (python -m eval calibrate --fit, README).
+    answerable_threshold: float = 0.0
     # Cosines of the default e5-small run 0.7-0.95 even for unrelated texts: evidence scoring reads a cosine as
     # (cos - floor) / (1 - floor). 0.8 for e5-small (chosen with eval calibrate); 0 suits MiniLM and hash embedders.
     evidence_cosine_floor: float = 0.8

@@ -110,7 +110,8 @@ def cmd_saved(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from eval.commands.calibrate import DEFAULT_SETS, CalibrateOptions, run_calibrate
 
-    options = CalibrateOptions(index=args.index, today=parse_today(args.today), sets=tuple(args.sets or DEFAULT_SETS))
+    options = CalibrateOptions(index=args.index, today=parse_today(args.today), sets=tuple(args.sets or DEFAULT_SETS),
+                               fit=args.fit)
     return print_report(run_calibrate(options), args.json)
 
 
@@ -252,6 +253,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--set", dest="sets", action="append", metavar="SET.jsonl",
                    help="eval set, repeatable (default: demo_unanswerable, vague, demo_correct, demo)")
     a.add_argument("--today", metavar="YYYY-MM-DD", help="judge validity windows on this day (default: today)")
+    a.add_argument("--fit", action="store_true", help="refit the answerable gate on the tune splits first and write "
+                   "suggest/answerable.json (deterministic)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(func=cmd_calibrate)
 

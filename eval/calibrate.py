@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from eval.metrics import is_answerable, is_gold, mention_rate, violations
+from suggest.answerable import GateModel, gate_features, load_gate
 from suggest.drafting import saved_reply, saved_reply_score
 from suggest.pipeline import Copilot, usable
 
@@ -55,13 +56,16 @@ def sweep(records: Sequence[dict[str, Any]], thresholds: Sequence[float] = THRES
 
 
 # ------------------------------------------------------------------------------------- answerable confidence
-CONFIDENCE_THRESHOLDS = tuple(round(0.3 + 0.025 * i, 3) for i in range(21))  # 0.3 … 0.8
+CONFIDENCE_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))  # 0.30 … 0.95: gate probabilities
 TARGET_PRECISION = 0.9
 
 
-def confidence_records(cases: Sequence[dict[str, Any]], copilot: Copilot, today: date) -> list[dict[str, Any]]:
+def confidence_records(cases: Sequence[dict[str, Any]], copilot: Copilot, today: date,
+                       gate: GateModel | None = None) -> list[dict[str, Any]]:
     """For each case that does not expect escalation: its split, label, the evidence confidence and whether the
     best evidence sentence comes from a gold source (a composed draft from it would answer from the right place)."""
+    gate = gate or load_gate()
+    embedding_model = copilot.retriever.index.manifest.embedding_model
     out = []
     for case in cases:
         if case.get("expect_escalation"):
@@ -70,8 +74,10 @@ def confidence_records(cases: Sequence[dict[str, Any]], copilot: Copilot, today:
         picked = copilot.evidence(case["question"], found)
         by_id = {h.id: h for h in found.hits}
         top = by_id.get(picked.evidence[0].hit_id) if picked.evidence else None
+        features = gate_features(case["question"], found.hits, picked.confidence)
         out.append({"id": case["id"], "lang": found.language, "split": case.get("split", "tune"),
-                    "answerable": is_answerable(case), "confidence": round(picked.confidence, 4),
+                    "answerable": is_answerable(case), "features": features,
+                    "confidence": round(gate.answerable(embedding_model, features)[1], 4),
                     "evidence_gold": bool(top is not None and is_gold(top, case.get("gold_sources") or []))})
     return out
 

@@ -22,6 +22,7 @@ from core.settings import Settings, ShopProfile, load_settings, load_shop
 from core.types import Check, CheckResult, Draft, Hit, SearchResult, Suggestion
 from index.embed import Embedder
 from index.sentences import SentenceStore
+from suggest.answerable import gate_features, load_gate
 from suggest.backends import Generator, check_backend_name, get_generator
 from suggest.checks import MessageAnalysis, analyse_message, check_draft
 from suggest.checks.texts import say
@@ -198,8 +199,12 @@ class Copilot:
         picked = self.evidence(sug.message, found)
         for h in sug.hits:
             h.evidence = picked.by_hit.get(h.id, [])
-        sug.evidence, sug.confidence = picked.evidence, picked.confidence
-        sug.answerable = bool(picked.evidence) and picked.confidence >= self.settings.answerable_threshold
+        features = gate_features(sug.message, found.hits, picked.confidence)
+        passes, sug.confidence = load_gate().answerable(self.retriever.index.manifest.embedding_model, features)
+        if self.settings.answerable_threshold:  # a shop's own threshold on the same confidence
+            passes = sug.confidence >= self.settings.answerable_threshold
+        sug.evidence = picked.evidence
+        sug.answerable = bool(picked.evidence) and passes
         sug.timings_ms["evidence"] = _ms(t)
 
     def _without_instructions(self, message: str, analysis: MessageAnalysis) -> str:

@@ -1,19 +1,23 @@
 """`python -m eval calibrate`: the answerable confidence threshold, chosen on tune splits, reported on heldout too.
 
-A composed or saved reply is offered as the draft only when the evidence confidence reaches `answerable_threshold`.
+A composed or saved reply is offered as the draft only when the answerable gate (suggest/answerable.py) reaches its
+threshold; `--fit` refits the gate on the tune records first and writes suggest/answerable.json.
 The threshold chosen is the lowest from which on the gate's precision (offered drafts whose message the knowledge
 answers) stays at least TARGET_PRECISION on the tune cases (sets with vague and unanswerable messages included);
 the heldout cases are only reported. `right_precision` is stricter: the evidence also comes from a gold source.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Sequence
 
 from eval.calibrate import CONFIDENCE_THRESHOLDS, TARGET_PRECISION, answerable_row, choose_threshold, confidence_records
+from eval.gate_fit import fit_gate
 from eval.report import table
 from eval.run import load_eval_set
+from suggest.answerable import GATE_FILE, load_gate
 from suggest.pipeline import Copilot
 
 DEFAULT_SETS = ("eval/sets/demo_unanswerable.jsonl", "eval/sets/vague.jsonl", "eval/sets/demo_correct.jsonl",
@@ -28,6 +32,7 @@ class CalibrateOptions:
     index: str
     today: date
     sets: tuple[str, ...] = DEFAULT_SETS
+    fit: bool = False  # refit the answerable gate on the tune records and write suggest/answerable.json
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,17 @@ class CalibrateReport:
 def run_calibrate(options: CalibrateOptions, thresholds: Sequence[float] = CONFIDENCE_THRESHOLDS) -> CalibrateReport:
     copilot = Copilot.open(options.index)
     records = [r for path in options.sets for r in confidence_records(load_eval_set(path), copilot, options.today)]
+    gate = load_gate()
+    if options.fit:  # fitted on tune only; heldout stays a report
+        gate = fit_gate([r for r in records if r["split"] == "tune"], copilot.retriever.index.manifest.embedding_model,
+                        gate.fallback_threshold)
+        GATE_FILE.write_text(json.dumps(gate.to_dict(), indent=2) + "\n", encoding="utf-8")
+        load_gate.cache_clear()
+        for r in records:
+            r["confidence"] = round(gate.answerable(gate.embedder, r["features"])[1], 4)
     by_split = {s: [r for r in records if r["split"] == s] for s in SPLITS}
     rows = {s: [answerable_row(rs, t) for t in thresholds] for s, rs in by_split.items()}
-    threshold = copilot.settings.answerable_threshold
+    threshold = copilot.settings.answerable_threshold or gate.threshold
     if threshold not in thresholds:
         rows = {s: sorted(rows[s] + [answerable_row(by_split[s], threshold)], key=lambda r: r["threshold"])
                 for s in SPLITS}
