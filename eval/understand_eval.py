@@ -64,8 +64,14 @@ def truth_of(message: LabelledMessage) -> set[str]:
 def predict(messages: Sequence[LabelledMessage], model: SignalModel, vectors: np.ndarray,
             rules: Rules | None = None) -> Predictions:
     """Word lists alone, classifier alone, and the copilot's combination (analyse_message with the signals)."""
+    return predict_from_probabilities(messages, model, model.probabilities(vectors, [m.text for m in messages]),
+                                      rules)
+
+
+def predict_from_probabilities(messages: Sequence[LabelledMessage], model: SignalModel, probs: np.ndarray,
+                               rules: Rules | None = None) -> Predictions:
+    """`predict` from the classifier's probabilities (one row per message), judged by `model`'s thresholds."""
     rules = rules or load_rules()
-    probs = model.probabilities(vectors)
     lists, learned, combined = [], [], []
     for m, row in zip(messages, probs):
         signals = MessageSignals(model.signals(row, m.lang))

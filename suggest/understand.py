@@ -70,12 +70,13 @@ class SignalReader:
         """The labels each text reaches, all judged in `lang` (e.g. the sentences of one message)."""
         if not texts:
             return []
-        return [self.model.flagged(row, lang) for row in self.model.probabilities(self.encode(list(texts)))]
+        texts = list(texts)
+        return [self.model.flagged(row, lang) for row in self.model.probabilities(self.encode(texts), texts)]
 
     def read(self, message: str, history: Sequence[str] = (), lang: str | None = None) -> MessageSignals:
         """Signals of the message (judged in `lang`) and of each earlier turn (judged in its own language)."""
         texts = [message, *history]
-        probs = self.model.probabilities(self.encode(texts))
+        probs = self.model.probabilities(self.encode(texts), texts)
         langs = [lang or detect_language(message)] + [detect_language(t) for t in history]
         signals = [self.model.signals(row, lg) for row, lg in zip(probs, langs)]
         return MessageSignals(signals[0], tuple(signals[1:]))

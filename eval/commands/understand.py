@@ -78,7 +78,7 @@ def run_understand(options: UnderstandOptions, encode: Encode | None = None) -> 
     heldout = [m for m in messages if m.split == "heldout"]
     shop_rules = options.knowledge / "rules" if options.knowledge is not None else None
     in_use = shop_rules / MODEL_FILE if shop_rules and (shop_rules / MODEL_FILE).is_file() else options.model
-    fresh = options.retrain and options.knowledge is None and not in_use.is_file()  # first training: no model yet
+    fresh = options.retrain and options.knowledge is None  # the repo's model is rebuilt, not read (any version)
     model = None if fresh else load_signal_model(in_use)
     encode = encode or signal_encoder(model.embedder if model else DEFAULT_EMBEDDER)
     vectors = encode([m.text for m in messages])
