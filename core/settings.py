@@ -80,7 +80,8 @@ class Settings:
     # sets with vague and unanswerable messages (python -m eval calibrate --fit, README).
     answerable_threshold: float = 0.0
     # Cosines of the default e5-small run 0.7-0.95 even for unrelated texts: evidence scoring reads a cosine as
-    # (cos - floor) / (1 - floor). 0.8 for e5-small (chosen with eval calibrate); 0 suits MiniLM and hash embedders.
+    # (cos - floor) / (1 - floor). 0.8 for e5-small (chosen with eval calibrate); used only with the embedder the
+    # answerable gate was fitted on (suggest/answerable.json), 0 with any other.
     evidence_cosine_floor: float = 0.8
     regenerate_on_error: bool = True
     base_url: str = ""

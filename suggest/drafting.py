@@ -118,11 +118,14 @@ def saved_reply(message: str, hits: Sequence[Hit], lang: str, shop: ShopProfile,
 
 def finish_model_draft(text: str, prompt_hits: Sequence[Hit]) -> Draft:
     """The final Draft from the generated text: whitespace stripped, [n] markers mapped to the ids of the hits
-    that were numbered in the prompt; markers outside 1..n are removed and reported as a citation error."""
+    that were numbered in the prompt (no marker at all: every prompt hit, since the model saw nothing else);
+    markers outside 1..n are removed and reported as a citation error."""
     text = text.strip()
     if not text:
         raise GeneratorError("the model returned an empty reply")
     citations, invalid = parse_citations(text, prompt_hits)
+    if not citations and not invalid:  # it rephrased only what it was given: the evidence passages are its sources
+        citations = [h.id for h in prompt_hits]
     checks: list[Check] = []
     if invalid:
         text = strip_invalid_citations(text, len(prompt_hits)).strip()

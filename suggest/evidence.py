@@ -23,6 +23,7 @@ import numpy as np
 
 from core.language import detect_language
 from core.types import Evidence, Hit
+from core.instructions import addressed_to_assistant
 from index.embed import Embedder
 from index.keyword import KeywordIndex, tokenize
 from index.sentences import SentenceStore, evidence_sentences, sentence_context, whole_passage
@@ -94,9 +95,10 @@ def units_of(hits: Sequence[Hit], lang: str, max_hits: int = UNIT_HITS) -> list[
     for rank, hit in enumerate(chosen[:max_hits], 1):
         split = evidence_sentences(hit.passage.text)
         if whole_passage(hit.passage, split):
-            units.append(Unit(hit, rank, hit.passage.text.strip(), whole=True))
-        else:
-            units.extend(Unit(hit, rank, sentence) for sentence in split)
+            if not addressed_to_assistant(hit.passage.text).flagged:
+                units.append(Unit(hit, rank, hit.passage.text.strip(), whole=True))
+        else:  # a sentence that speaks to the assistant is never a customer's evidence, flagged passage or not
+            units.extend(Unit(hit, rank, s) for s in split if not addressed_to_assistant(s).flagged)
     return units
 
 

@@ -184,7 +184,15 @@ class Copilot:
         """The evidence sentences for a message among the usable hits of its search, and their confidence."""
         return select_evidence(message, usable(found.hits), found.language, self.idf,
                                query_vector=found.query_vector, embedder=self.retriever.embedder,
-                               store=self.sentences, cosine_floor=self.settings.evidence_cosine_floor)
+                               store=self.sentences, cosine_floor=self.cosine_floor())
+
+    def cosine_floor(self) -> float:
+        """`evidence_cosine_floor` belongs to the embedder it was measured on (the gate's, e5-small): 0 elsewhere."""
+        return self.settings.evidence_cosine_floor if load_gate().applies_to(self.embedding_model) else 0.0
+
+    @property
+    def embedding_model(self) -> str:
+        return self.retriever.index.manifest.embedding_model
 
     def analyse(self, message: str, history: Sequence[Turn] | None, lang: str) -> MessageAnalysis:
         """The word lists, and the learned signals of the message and the earlier customer turns when enabled."""
@@ -200,7 +208,7 @@ class Copilot:
         for h in sug.hits:
             h.evidence = picked.by_hit.get(h.id, [])
         features = gate_features(sug.message, found.hits, picked.confidence)
-        passes, sug.confidence = load_gate().answerable(self.retriever.index.manifest.embedding_model, features)
+        passes, sug.confidence = load_gate().answerable(self.embedding_model, features)
         if self.settings.answerable_threshold:  # a shop's own threshold on the same confidence
             passes = sug.confidence >= self.settings.answerable_threshold
         sug.evidence = picked.evidence
