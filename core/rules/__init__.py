@@ -10,6 +10,7 @@ import functools
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Iterable
 
 from core.errors import UserError
 
@@ -23,6 +24,17 @@ class Rule:
     source: str
     pattern: re.Pattern[str]
     backing: tuple[str, ...] = ()
+
+
+def find_matches(rules: Iterable[Rule], text: str) -> list[tuple[Rule, re.Match[str]]]:
+    """Non-overlapping matches of any of `rules` in `text`, left to right (the longest wins at a position)."""
+    found = [(rule, m) for rule in rules for m in rule.pattern.finditer(text) if m.group()]
+    found.sort(key=lambda rm: (rm[1].start(), -(rm[1].end() - rm[1].start())))
+    kept: list[tuple[Rule, re.Match[str]]] = []
+    for rule, m in found:
+        if not kept or m.start() >= kept[-1][1].end():
+            kept.append((rule, m))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -56,13 +68,7 @@ class Rules:
 
     def find(self, name: str, text: str) -> list[tuple[Rule, re.Match[str]]]:
         """Non-overlapping matches of list `name` in `text`, left to right (the longest wins at a position)."""
-        found = [(rule, m) for rule in getattr(self, name) for m in rule.pattern.finditer(text) if m.group()]
-        found.sort(key=lambda rm: (rm[1].start(), -(rm[1].end() - rm[1].start())))
-        kept: list[tuple[Rule, re.Match[str]]] = []
-        for rule, m in found:
-            if not kept or m.start() >= kept[-1][1].end():
-                kept.append((rule, m))
-        return kept
+        return find_matches(getattr(self, name), text)
 
     def starts_with(self, name: str, text: str) -> bool:
         """True when an entry of list `name` matches at the very start of `text`.

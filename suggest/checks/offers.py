@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from core.rules import Rule
+from core.rules import Rule, find_matches
 from core.types import Check
 from suggest.checks.clauses import denies
 from suggest.checks.lexicon import lexicon
@@ -21,13 +21,7 @@ from suggest.checks.texts import say
 
 def find_offers(text: str) -> list[tuple[Rule, re.Match[str]]]:
     """Non-overlapping offer phrases in `text`, left to right (the longest wins at a position)."""
-    found = [(rule, m) for rule in lexicon().offers for m in rule.pattern.finditer(text) if m.group()]
-    found.sort(key=lambda rm: (rm[1].start(), -(rm[1].end() - rm[1].start())))
-    kept: list[tuple[Rule, re.Match[str]]] = []
-    for rule, m in found:
-        if not kept or m.start() >= kept[-1][1].end():
-            kept.append((rule, m))
-    return kept
+    return find_matches(lexicon().offers, text)
 
 
 def check_unsupported_offers(draft: str, support_texts: Sequence[str], lang: str) -> list[Check]:
