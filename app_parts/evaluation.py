@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from core.errors import UserError
+from eval.run import load_eval_set, run_eval
+from eval.metrics import first_gold_rank
+from eval import metrics
 
 K_MAX = 10
 MAIN_KEYS = ("cases", "gold_cases", "recall_at_1", "recall_at_5", "mrr_at_10", "retrieval_ms",
@@ -61,7 +64,6 @@ def load_run(path: str | Path) -> dict[str, Any]:
 def run_set(service: Any, set_path: str | Path, draft: bool = False,
             progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any], Path]:
     """Run an eval set on the live Copilot and save it under the runs folder. Returns (run, path)."""
-    from eval.run import load_eval_set, run_eval
 
     set_path = Path(set_path)
     allowed = {Path(p).resolve() for p in list_sets(service.eval_sets_dir)}
@@ -74,7 +76,6 @@ def run_set(service: Any, set_path: str | Path, draft: bool = False,
     summary: dict[str, Any] = {}
     # run in slices so the page can show progress (run_eval itself reports to the terminal only)
     step = max(1, len(cases) // 20)
-    from eval import metrics
 
     for start in range(0, len(cases), step):
         _, part = run_eval(cases[start:start + step], copilot, today, draft=draft, progress=False)
@@ -139,7 +140,6 @@ def metric_rows(summary: Mapping[str, Any], earlier: Mapping[str, Any] | None = 
 
 def recall_curve(cases: Sequence[Mapping[str, Any]], lang: str | None = None, k_max: int = K_MAX) -> list[float]:
     """recall@k for k = 1..k_max over the cases with gold sources (optionally one language)."""
-    from eval.metrics import first_gold_rank
 
     ranks = [first_gold_rank(c.get("hits") or [], c["gold_sources"]) for c in cases
              if c.get("gold_sources") and (lang is None or c.get("lang") == lang)]

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from core.errors import KnowledgeError, UserError
 from index.entries import validate_meta
+from suggest.checks import mask_pii
 
 Mask = Callable[[str], str]
 STATUSES = ("accepted", "rejected")
@@ -88,7 +89,6 @@ def edit_distance(a: str, b: str) -> int:
 
 def default_mask() -> Mask:
     """The checks' personal-data masking (phone numbers, e-mail addresses, ID and card numbers, addresses…)."""
-    from suggest.checks import mask_pii
 
     return mask_pii
 

@@ -30,6 +30,7 @@ from suggest.drafting import stream_model_draft
 from core.errors import UserError
 from core.settings import Settings, ShopProfile, load_shop
 from core.types import Hit
+from suggest.retrieve import Retriever
 
 Retrieve = Callable[[str], tuple[list[Hit], str]]
 RSS_SAMPLE_S = 0.05
@@ -78,7 +79,6 @@ def _messages(cases: Sequence[str | Mapping[str, Any]] | int) -> list[str]:
 
 
 def _index_retriever(index_dir: str, settings: Settings) -> Retrieve:
-    from suggest.retrieve import Retriever
 
     retriever = Retriever.open(index_dir, settings)
     today = date.today()

@@ -22,6 +22,7 @@ from core.rules import load_rules
 from suggest.prompting import Prompt, build_prompt, parse_citations, prompt_lang, render, strip_invalid_citations
 from core.settings import Settings, ShopProfile
 from core.types import Check, Draft, Hit, Passage
+from index.keyword import tokenize
 
 SAVED_REPLY_KINDS = ("faq", "past_reply", "emergency")
 EMERGENCY_KIND = "emergency"
@@ -36,7 +37,6 @@ STOP_STRINGS = ["<|im_end|>", "<|endoftext|>"]
 
 
 def _tokenize(text: str) -> list[str]:
-    from index.keyword import tokenize  # lazy: jieba loads on first use
 
     return tokenize(text)
 
