@@ -75,3 +75,12 @@ def settings() -> Settings:
 @pytest.fixture
 def fake_embedder() -> HashEmbedder:
     return HashEmbedder(256)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_models_at_exit():
+    """Close every cached generator before the interpreter exits (llama.cpp frees its model while it still can)."""
+    yield
+    from suggest.backends import clear_generators
+
+    clear_generators()
