@@ -2,6 +2,7 @@
 emergency entries pinned to the top when their keywords appear in the message."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,17 +49,33 @@ def window_state(p: Passage, today: date) -> str:
     return "valid"
 
 
+def keyword_in(keyword: str, text: str) -> bool:
+    """Whether an emergency keyword occurs in `text` (case-insensitive): a keyword with Latin letters as whole
+    words ("late" is not in "plates"), a Chinese or all-digit one anywhere (batch "2610" is in "26100342").
+
+    >>> [keyword_in(k, "How wide are the plates? It came late") for k in ("late", "plate", "wide are")]
+    [True, False, True]
+    >>> keyword_in("late", "the plates"), keyword_in("快递慢", "快递慢死了"), keyword_in("11.11", "11.11 sale")
+    (False, True, True)
+    """
+    kw = keyword.strip().casefold()
+    if not kw:
+        return False
+    if not kw.isascii() or not re.search(r"[a-z]", kw):
+        return kw in text.casefold()
+    return re.search(rf"(?<![a-z0-9]){re.escape(kw)}(?![a-z0-9])", text.casefold()) is not None
+
+
 def emergency_matches(message: str, passages: list[Passage], candidates: list[int], today: date) -> list[int]:
-    """Emergency entries valid today whose keywords occur in the message (case-insensitive), in index order.
+    """Emergency entries valid today whose keywords occur in the message (see `keyword_in`), in index order.
 
     >>> ps = [Passage("e", "f", "t", "Delays", kind="emergency", keywords=["Singles Day", "双11"])]
     >>> emergency_matches("双11的快递慢吗", ps, [0], date(2026, 11, 20)), emergency_matches("hi", ps, [0], date.today())
     ([0], [])
     """
-    text = message.casefold()
     return [i for i in candidates
             if passages[i].kind == "emergency" and window_state(passages[i], today) == "valid"
-            and any(kw.casefold() in text for kw in passages[i].keywords if kw.strip())]
+            and any(keyword_in(kw, message) for kw in passages[i].keywords)]
 
 
 @dataclass

@@ -87,3 +87,18 @@ def test_bad_messages(retriever, message, error):
 def test_unknown_fusion_lists_valid_ones(retriever):
     with pytest.raises(UserError, match="valid: rrf, weighted, dense, keyword"):
         retriever.search("hi", DAY, fusion="magic")
+
+
+@pytest.mark.parametrize("keyword,message,found", [
+    ("late", "How wide are the plates?", False),      # not inside another word
+    ("late", "my parcel is late!", True),
+    ("still not here", "It's STILL NOT HERE", True),
+    ("11.11", "any 11.11 deals?", True),
+    ("快递慢", "快递慢死了", True),                      # Chinese: anywhere
+    ("2610", "批号26100342", True),
+    ("", "anything", False),
+])
+def test_emergency_keywords_match_whole_latin_words(keyword, message, found):
+    from suggest.retrieve import keyword_in
+
+    assert keyword_in(keyword, message) is found
