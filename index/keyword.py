@@ -33,7 +33,11 @@ ZH_STOP = frozenset("""的 了 吗 呢 吧 啊 呀 哦 嗯 么 是 在 有 和 �
 
 # Units written as Chinese words in questions and as symbols in specs ("多少瓦" vs "1800W") meet on one token.
 UNIT_SYNONYMS = {"瓦": "w", "瓦特": "w", "千瓦": "kw", "升": "l", "毫升": "ml", "公斤": "kg", "千克": "kg",
-                 "克": "g", "厘米": "cm", "公分": "cm", "毫米": "mm", "伏": "v", "伏特": "v"}
+                 "克": "g", "厘米": "cm", "公分": "cm", "毫米": "mm", "伏": "v", "伏特": "v",
+                 # English unit words (after the plural stem) meet the symbols of specs the same way
+                 "watt": "w", "kilowatt": "kw", "litre": "l", "liter": "l", "millilitre": "ml", "milliliter": "ml",
+                 "kilogram": "kg", "kilo": "kg", "gram": "g", "centimetre": "cm", "centimeter": "cm",
+                 "millimetre": "mm", "millimeter": "mm", "volt": "v"}
 _NUM_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([a-z]+)$")
 
 
@@ -69,7 +73,7 @@ def _words(text: str, search: bool) -> list[str]:
         if m:
             out.extend(m.groups())
         elif w:
-            out.append(STOP_MARK + w if w in EN_STOP else _stem(w))
+            out.append(STOP_MARK + w if w in EN_STOP else UNIT_SYNONYMS.get(_stem(w), _stem(w)))
     return out
 
 

@@ -82,3 +82,16 @@ def test_default_synonyms_reach_the_shop_words(question, must_have):
 def test_without_synonyms_query_tokens_are_todays():
     for q in ("龙井多少钱一罐？", "Do you ship the Kettles to Tibet?", "功率多少瓦"):
         assert tokenize_query(q) == tokenize(q, query=True)
+
+
+@pytest.mark.parametrize("text,tokens", [
+    ("how many watts", ["many", "w"]),
+    ("1800W", ["1800", "w"]),
+    ("1.7 litres", ["1.7", "l"]),
+    ("2.6 kilograms", ["2.6", "kg"]),
+    ("功率多少瓦", ["功率", "w"]),
+])
+def test_unit_words_meet_unit_symbols(text, tokens):
+    from index.keyword import tokenize
+
+    assert tokenize(text, query=True) == tokens
