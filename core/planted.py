@@ -30,7 +30,7 @@ from core.errors import UserError
 from core.instructions import AI_NAMES, hidden_parts, normalise
 from core.language import split_sentences
 from core.rules import load_rules
-from core.signals import sigmoid
+from core.signals import read_model_text, sigmoid
 
 FORMAT_VERSION = 1
 MODEL_FILE = "planted.json"
@@ -193,9 +193,4 @@ def parse_planted_model(text: str, where: str = "planted-instruction model") -> 
 
 def load_planted_model(path: str | Path = DEFAULT_MODEL_PATH) -> PlantedModel:
     """Read a model file (see `parse_planted_model`)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"cannot read planted-instruction model {path}: {e.strerror}; {RETRAIN}") from None
-    return parse_planted_model(text, str(path))
+    return parse_planted_model(read_model_text(path, "planted-instruction model", RETRAIN), str(path))

@@ -225,14 +225,17 @@ def parse_signal_model(text: str, where: str = "signal model") -> SignalModel:
     return model
 
 
+def read_model_text(path: str | Path, what: str, fix: str = "") -> str:
+    """The text of a model file; an unreadable one is a one-line UserError naming `what`, the path and the fix."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot read {what} {path}: {e.strerror}" + (f"; {fix}" if fix else "")) from None
+
+
 def load_signal_model(path: str | Path) -> SignalModel:
     """Read a model file (see `parse_signal_model`)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"cannot read signal model {path}: {e.strerror}") from None
-    return parse_signal_model(text, str(path))
+    return parse_signal_model(read_model_text(path, "signal model"), str(path))
 
 
 def model_path(index_dir: str | Path | None) -> Path:
